@@ -1,0 +1,22 @@
+"""skwrongevent: classifiers that stay accurate when training labels are wrong.
+
+Implements IDO (Zhang et al., NeurIPS 2025) as scikit-learn estimators on
+skorch: count each training row's wrong events, model the counts with a
+beta mixture, and train with a per-row, dynamically weighted loss.
+"""
+
+from ._classifier import WrongEventClassifier
+from ._mixture import BetaMixture
+from ._modules import MLP
+from ._noise import inject_label_noise
+from ._views import TabularViews
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "MLP",
+    "BetaMixture",
+    "TabularViews",
+    "WrongEventClassifier",
+    "inject_label_noise",
+]
