@@ -62,14 +62,14 @@ class WrongEventClassifier(NeuralNetClassifier):
         the IDO loss.
     optimizer : torch optimizer class, default=torch.optim.AdamW
         A fresh instance is built for the robust stage.
-    lr : float, default=1e-3
+    lr : float, default=3e-3
         Learning rate; constant during warm-up, then cosine-annealed to
         ``lr / 10`` over the robust stage.
     max_epochs : int, default=40
         Total epochs of both stages.
     batch_size : int, default=128
         Rows per batch.
-    warmup_fraction : float in (0, 1], default=0.5
+    warmup_fraction : float in (0, 1], default=0.25
         Share of ``max_epochs`` spent in the warm-up stage (at least one
         epoch). ``1.0`` skips robust training: the fitted network is the
         base model and the statistics come from the warm-up counts.
@@ -174,10 +174,10 @@ class WrongEventClassifier(NeuralNetClassifier):
         *,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
-        lr=1e-3,
+        lr=3e-3,
         max_epochs=40,
         batch_size=128,
-        warmup_fraction=0.5,
+        warmup_fraction=0.25,
         mixture="per_class",
         views="auto",
         random_state=None,
@@ -228,6 +228,11 @@ class WrongEventClassifier(NeuralNetClassifier):
             "whole training run, so call fit on all rows."
         )
 
+    def _get_param_names(self):
+        # skorch lists every attribute without a trailing underscore, which would
+        # expose its private bookkeeping (``_params_to_validate``) as parameters.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
     def check_is_fitted(self, attributes=None, *args, **kwargs):
         check_is_fitted(self, attributes or ["module_", "classes_"], *args, **kwargs)
 
@@ -277,7 +282,10 @@ class WrongEventClassifier(NeuralNetClassifier):
 
     def initialize_module(self):
         if self.module is not None:
-            return super().initialize_module()
+            super().initialize_module()
+            if self.module_ is self.module:  # never train the caller's instance in place
+                self.module_ = copy.deepcopy(self.module)
+            return self
         kwargs = {"n_features": self.n_features_in_, "n_classes": len(self.classes_)}
         kwargs.update(self.get_params_for("module"))
         self.module_ = MLP(**kwargs)
@@ -324,7 +332,9 @@ class WrongEventClassifier(NeuralNetClassifier):
 
     def _validate_training_data(self, X, y):
         if y is None:
-            raise ValueError(f"{type(self).__name__} needs labels: y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X, y = validate_data(self, X, y, dtype=np.float32, reset=True)
         check_classification_targets(y)
         if self.classes is None:
@@ -339,12 +349,14 @@ class WrongEventClassifier(NeuralNetClassifier):
                 )
         if np.unique(y).size < 2:
             raise ValueError(
-                f"y has a single class ({y[0]!r}): a classifier needs at least two classes."
+                f"y contains one class only ({y[0]!r}): a classifier needs at least two classes."
             )
         return X, np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _validate_prediction_data(self, X):
         self.check_is_fitted()
+        if isinstance(X, (torch.utils.data.Dataset, dict)):
+            return X  # skorch reads these as they are
         return validate_data(self, X, dtype=np.float32, reset=False)
 
     def _check_logits(self, logits):
@@ -601,7 +613,8 @@ class WrongEventClassifier(NeuralNetClassifier):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class WrongEventTracker:

@@ -1,0 +1,416 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+from skorch.helper import predefined_split
+from skorch.dataset import ValidSplit, Dataset
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skwrongevent import WrongEventClassifier
+from skwrongevent._classifier import (
+    WrongEventTracker,
+    mixture_table,
+    robust_loss,
+    select_base_epoch,
+)
+from skwrongevent._mixture import BetaMixture
+
+# The blobs carry clean labels: with so few epochs the per-class mixture flags many clean rows
+# (see test_common.py), so the fast setting uses the global one.
+FAST = dict(max_epochs=10, lr=1e-2, batch_size=16, mixture="global")
+
+
+# ---------------------------------------------------------------------------
+# Counting and base-model selection on scripted inputs
+# ---------------------------------------------------------------------------
+
+
+def test_tracker_counts_wrong_events_and_changes_on_scripted_predictions():
+    tracker = WrongEventTracker(4, device="cpu")
+    labels = torch.tensor([0, 1, 1, 0])
+    # Epoch 1, two batches in shuffled order: rows 2, 0 then rows 3, 1.
+    tracker.record_warmup(torch.tensor([1, 0]), labels[[2, 0]], torch.tensor([2, 0]))
+    tracker.record_warmup(torch.tensor([0, 0]), labels[[3, 1]], torch.tensor([3, 1]))
+    assert tracker.wrong.tolist() == [0, 1, 0, 0]
+    assert tracker.pop_prediction_changes() == 4  # every row's first prediction is new
+    # Epoch 2: row 1 now right, row 2 now wrong.
+    tracker.record_warmup(torch.tensor([0, 1, 0, 0]), labels, torch.arange(4))
+    assert tracker.wrong.tolist() == [0, 1, 1, 0]
+    assert tracker.pop_prediction_changes() == 2  # rows 1 and 2 changed
+    assert tracker.labels.tolist() == labels.tolist()
+
+
+def test_tracker_robust_counts_both_views_before_looking_up_weights():
+    tracker = WrongEventTracker(3, device="cpu")
+    # Table value at (class, count) = 10 * class + count, for every column.
+    grid = torch.arange(6, dtype=torch.float32)
+    tracker.table = torch.stack([grid, grid + 10]).unsqueeze(-1).repeat(1, 1, 4)
+    labels = torch.tensor([0, 1, 1])
+    clean, *_ = tracker.record_robust(
+        torch.tensor([1, 1, 0]), torch.tensor([1, 0, 0]), labels, torch.arange(3)
+    )
+    assert tracker.wrong.tolist() == [2, 1, 2]
+    assert clean.tolist() == [2, 11, 12]  # looked up at the updated counts
+    tracker.wrong[:] = 9  # counts beyond the table are clamped to its last column
+    clean, *_ = tracker.record_robust(labels, labels, labels, torch.arange(3))
+    assert clean.tolist() == [5, 15, 15]
+
+
+@pytest.mark.parametrize(
+    "curve, epoch",
+    [
+        ([], 1),  # one warm-up epoch: no curve
+        ([50], 2),
+        ([50, 40, 30], 4),  # decreasing to the end: last epoch
+        ([50, 40, 45, 20], 3),  # first local minimum, not the global one
+        ([50, 50, 10], 2),  # equal is not a decrease
+        ([50, 60, 10], 2),
+    ],
+)
+def test_select_base_epoch_on_scripted_curves(curve, epoch):
+    assert select_base_epoch(curve) == epoch
+
+
+class ScriptedChanges(Callback):
+    """Replace the tracker's change count with a scripted curve, epoch by epoch."""
+
+    def __init__(self, curve):
+        self.curve = curve
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and net.stage_ == 1:
+            epoch = len(net.history)
+            net.tracker_.changes.fill_(self.curve[epoch - 1])
+
+
+def test_base_model_is_a_deep_copy_of_the_chosen_epoch(blobs):
+    X, y = blobs
+    snapshots = []
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if net.stage_ == 1:
+                snapshots.append({k: v.clone() for k, v in net.module_.state_dict().items()})
+
+    curve = [60, 30, 20, 25, 10, 5]
+    clf = WrongEventClassifier(
+        max_epochs=8, warmup_fraction=0.75, lr=1e-2, random_state=0,
+        callbacks=[ScriptedChanges(curve), Snapshot()],
+    )
+    starts = []
+    original = clf._train_robustly
+
+    def spy(*args, **kwargs):
+        starts.append({k: v.clone() for k, v in clf.module_.state_dict().items()})
+        original_load = clf.module_.load_state_dict
+        return original(*args, **kwargs), original_load
+
+    clf._train_robustly = lambda *a, **k: (
+        clf.module_.load_state_dict(clf.base_state_),
+        starts.append({k: v.clone() for k, v in clf.module_.state_dict().items()}),
+        original(*a, **k),
+    )
+    clf.fit(X, y)
+    assert clf.base_epoch_ == 3
+    np.testing.assert_array_equal(clf.prediction_changes_, curve[1:])
+    for name, tensor in starts[0].items():
+        torch.testing.assert_close(tensor, snapshots[2][name])  # epoch 3, not later
+        assert not torch.equal(tensor, snapshots[-1][name])
+
+
+# ---------------------------------------------------------------------------
+# The loss, term by term
+# ---------------------------------------------------------------------------
+
+
+def test_robust_loss_matches_per_row_hand_computation():
+    logits_weak = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    logits_strong = torch.tensor([[1.0, 1.0, 0.0], [0.0, 1.0, 2.0]])
+    labels = torch.tensor([0, 1])
+    clean = torch.tensor([0.9, 0.2])
+    noisy = torch.tensor([0.1, 0.7])
+    clean_cdf = torch.tensor([0.3, 0.95])
+    noisy_cdf = torch.tensor([0.01, 0.4])
+
+    expected = []
+    for i in range(2):
+        zw, zs, y = logits_weak[i].tolist(), logits_strong[i].tolist(), int(labels[i])
+        ce = sum(np.log(np.exp(z).sum()) - z[y] for z in (np.array(zw), np.array(zs)))
+        pw, ps = np.exp(zw) / np.exp(zw).sum(), np.exp(zs) / np.exp(zs).sum()
+        q = np.clip((pw + ps) / 2, 1e-4, 1 - 1e-4)
+        p, n, f0, f1 = float(clean[i]), float(noisy[i]), float(clean_cdf[i]), float(noisy_cdf[i])
+        clean_term = p * ce
+        consistency_term = (p * f0 + (1 - n) * (1 - f1)) * np.mean((np.array(zw) - zs) ** 2)
+        noisy_term = (1 - p) * q.max() * -(q * np.log(q)).sum()
+        expected.append(clean_term + consistency_term + noisy_term)
+
+    loss = robust_loss(logits_weak, logits_strong, labels, clean, noisy, clean_cdf, noisy_cdf)
+    assert float(loss) == pytest.approx(np.mean(expected), rel=1e-5)
+
+
+def test_noisy_term_is_per_row_not_broadcast_over_the_batch():
+    # Only the noisy term is non-zero: clean = 0, identical views, consistency weight 0.
+    logits = torch.tensor([[4.0, 0.0, 0.0], [0.3, 0.2, 0.1]])
+    zeros, ones = torch.zeros(2), torch.ones(2)
+    loss = robust_loss(logits, logits, torch.tensor([0, 1]), zeros, ones, zeros, ones)
+    q = logits.softmax(dim=1).clamp(1e-4, 1 - 1e-4)
+    confidence, entropy = q.max(dim=1).values, -(q * q.log()).sum(dim=1)
+    assert float(loss) == pytest.approx(float((confidence * entropy).mean()), rel=1e-6)
+    broadcast = float(confidence.mean() * entropy.mean())
+    assert float(loss) != pytest.approx(broadcast, rel=1e-3)
+
+
+def test_mixture_weights_get_no_gradient():
+    logits_weak = torch.randn(4, 3, requires_grad=True)
+    logits_strong = torch.randn(4, 3, requires_grad=True)
+    weights = [torch.rand(4, requires_grad=True) for _ in range(4)]
+    robust_loss(logits_weak, logits_strong, torch.tensor([0, 1, 2, 0]), *weights).backward()
+    assert logits_weak.grad is not None and logits_strong.grad is not None
+    assert all(w.grad is None for w in weights)
+
+
+def test_mixture_table_shape_and_values():
+    counts = np.r_[np.zeros(30), np.full(10, 6), [1, 2]]
+    mixture = BetaMixture().fit(counts)
+    table = mixture_table([mixture, mixture], max_count=8)
+    assert table.shape == (2, 9, 4)
+    grid = np.arange(9)
+    np.testing.assert_allclose(table[1, :, :2], mixture.predict_proba(grid), rtol=1e-6)
+    np.testing.assert_allclose(table[0, :, 2:], mixture.cdf(grid), rtol=1e-6, atol=1e-7)
+
+
+# ---------------------------------------------------------------------------
+# End to end
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted_digits(noisy_digits):
+    X_train, y_noisy, noise_mask, X_test, y_test = noisy_digits
+    return WrongEventClassifier(random_state=0).fit(X_train, y_noisy)
+
+
+def test_digits_detection_and_accuracy(fitted_digits, noisy_digits):
+    X_train, y_noisy, noise_mask, X_test, y_test = noisy_digits
+    clf = fitted_digits
+    assert roc_auc_score(noise_mask, 1 - clf.sample_cleanliness_) >= 0.95
+    assert clf.score(X_test, y_test) >= 0.88
+    n = len(y_noisy)
+    assert clf.wrong_events_.shape == clf.sample_difficulty_.shape == clf.noise_mask_.shape == (n,)
+    assert clf.wrong_events_.dtype == np.int64 and clf.noise_mask_.dtype == bool
+    np.testing.assert_array_equal(clf.noise_mask_, clf.sample_cleanliness_ < 0.5)
+    assert np.all((clf.sample_difficulty_ >= 0) & (clf.sample_difficulty_ <= 1))
+    assert clf.wrong_events_.max() <= clf.warmup_epochs_ + 2 * clf.robust_epochs_
+    # Clean rows sit lower inside the clean component than mislabelled ones.
+    assert clf.sample_difficulty_[~noise_mask].mean() < clf.sample_difficulty_[noise_mask].mean()
+
+
+def test_fitted_diagnostics_and_history(fitted_digits):
+    clf = fitted_digits
+    assert clf.warmup_epochs_ + clf.robust_epochs_ == clf.max_epochs
+    assert clf.prediction_changes_.shape == (clf.warmup_epochs_ - 1,)
+    assert 1 <= clf.base_epoch_ <= clf.warmup_epochs_
+    assert clf.base_epoch_ == select_base_epoch(clf.prediction_changes_)
+    assert len(clf.class_mixtures_) == 10
+    assert all(isinstance(m, BetaMixture) for m in clf.class_mixtures_)
+    stages = clf.history[:, "stage"]
+    assert stages == [1] * clf.warmup_epochs_ + [2] * clf.robust_epochs_
+    assert clf.history[1:clf.warmup_epochs_, "prediction_change"] == list(clf.prediction_changes_)
+    assert clf.device_ == "cpu" and clf.device == "auto"
+
+
+def test_global_mixture_option(noisy_digits):
+    X_train, y_noisy, noise_mask, *_ = noisy_digits
+    clf = WrongEventClassifier(mixture="global", max_epochs=12, lr=3e-3, random_state=0)
+    clf.fit(X_train, y_noisy)
+    assert clf.class_mixtures_ is None
+    np.testing.assert_allclose(
+        clf.sample_cleanliness_, clf.mixture_.predict_proba(clf.wrong_events_)[:, 0], rtol=1e-6
+    )
+    assert roc_auc_score(noise_mask, 1 - clf.sample_cleanliness_) > 0.9
+
+
+def test_small_class_falls_back_to_global_mixture(blobs):
+    X, y = blobs
+    X, y = X[:45], y[:45]  # class 2 keeps 5 rows
+    clf = WrongEventClassifier(random_state=0, **{**FAST, "mixture": "per_class"}).fit(X, y)
+    assert clf.class_mixtures_[2] is clf.mixture_
+
+
+def test_warmup_only_keeps_the_base_model(blobs):
+    X, y = blobs
+    clf = WrongEventClassifier(warmup_fraction=1.0, random_state=0, **FAST).fit(X, y)
+    assert clf.robust_epochs_ == 0 and clf.warmup_epochs_ == FAST["max_epochs"]
+    assert clf.wrong_events_.max() <= FAST["max_epochs"]
+    assert clf.score(X, y) > 0.9
+
+
+def test_user_views_are_called(blobs):
+    X, y = blobs
+    calls = []
+
+    def weak(batch):
+        calls.append("weak")
+        return batch
+
+    def strong(batch):
+        calls.append("strong")
+        return batch * 0.9
+
+    WrongEventClassifier(views=(weak, strong), random_state=0, **FAST).fit(X, y)
+    assert calls.count("weak") == calls.count("strong") > 0
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn and skorch behaviour
+# ---------------------------------------------------------------------------
+
+
+def test_same_random_state_same_result_and_global_rng_untouched(blobs):
+    X, y = blobs
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first = WrongEventClassifier(random_state=7, **FAST).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), before)
+    second = WrongEventClassifier(random_state=7, **FAST).fit(X, y)
+    np.testing.assert_array_equal(first.wrong_events_, second.wrong_events_)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    third = WrongEventClassifier(random_state=8, **FAST).fit(X, y)
+    assert not np.array_equal(first.predict_proba(X), third.predict_proba(X))
+
+
+def test_string_labels_round_trip(blobs):
+    X, y = blobs
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = WrongEventClassifier(random_state=0, **FAST).fit(X, names)
+    np.testing.assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
+    assert set(clf.predict(X)) <= set(names)
+    assert clf.score(X, names) > 0.9
+
+
+def test_classes_parameter_allows_labels_missing_from_y(blobs):
+    X, y = blobs
+    clf = WrongEventClassifier(classes=[0, 1, 2, 3], random_state=0, **FAST).fit(X, y)
+    assert clf.predict_proba(X).shape == (60, 4)
+    with pytest.raises(ValueError, match=r"labels \[5\] that are not in classes"):
+        WrongEventClassifier(classes=[0, 1, 2], **FAST).fit(X, np.where(y == 2, 5, y))
+
+
+def test_pickle_round_trip(blobs):
+    X, y = blobs
+    clf = WrongEventClassifier(random_state=0, **FAST).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(restored.sample_cleanliness_, clf.sample_cleanliness_)
+    assert restored.device == "auto"
+
+
+def test_pipeline_grid_search_and_cross_val_score(blobs):
+    X, y = blobs
+    pipe = make_pipeline(StandardScaler(), WrongEventClassifier(random_state=0, **FAST))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.9
+    grid = GridSearchCV(
+        pipe,
+        {"wrongeventclassifier__warmup_fraction": [0.5, 1.0],
+         "wrongeventclassifier__module__hidden_units": [(8,), (32,)]},
+        cv=2,
+    ).fit(X, y)
+    assert grid.best_estimator_[-1].module_.layers[0].out_features in (8, 32)
+    assert grid.score(X, y) > 0.9
+
+
+def test_user_module_is_not_mutated(blobs, make_module):
+    X, y = blobs
+    module = make_module(4, 3)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    clf = WrongEventClassifier(module, random_state=0, **FAST).fit(X, y)
+    for name, tensor in module.state_dict().items():
+        assert torch.equal(tensor, before[name])
+    assert clf.module_ is not module
+
+
+def test_inputs_are_not_mutated(blobs):
+    X, y = blobs
+    X64, y_list = X.astype(np.float64), list(y)
+    X_copy = X64.copy()
+    WrongEventClassifier(random_state=0, **FAST).fit(X64, y_list)
+    np.testing.assert_array_equal(X64, X_copy)
+    assert y_list == list(y)
+
+
+def test_skorch_validation_through_predefined_split(blobs):
+    X, y = blobs
+    clf = WrongEventClassifier(
+        train_split=predefined_split(Dataset(X, y)), random_state=0, **FAST
+    ).fit(X, y)
+    assert "valid_loss" in clf.history[-1]
+    assert clf.wrong_events_.shape == (60,)
+
+
+def test_partial_fit_is_not_offered():
+    assert not hasattr(WrongEventClassifier(), "partial_fit")
+
+
+# ---------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y), "NaN"),
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X), y),
+         "infinity"),
+        (lambda X, y: (X[:-1], y), "inconsistent numbers of samples"),
+        (lambda X, y: (X, np.zeros_like(y)), "one class only"),
+        (lambda X, y: (X, y + 0.5), "continuous"),
+        (lambda X, y: (X, None), "requires y to be passed"),
+        (lambda X, y: (X[:, :, None], y), "dim 3"),
+    ],
+)
+def test_bad_training_input(blobs, change, message):
+    X, y = change(*blobs)
+    with pytest.raises(ValueError, match=message):
+        WrongEventClassifier(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"warmup_fraction": 0}, "warmup_fraction"),
+        ({"warmup_fraction": 1.5}, "warmup_fraction"),
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"mixture": "local"}, "mixture"),
+        ({"views": "images"}, "views"),
+        ({"views": (len,)}, "views"),
+        ({"train_split": ValidSplit(5)}, "every row must be trained on"),
+        ({"module__hiden_units": (8,)}, "hiden_units"),
+    ],
+)
+def test_bad_parameters(blobs, params, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        WrongEventClassifier(**{**FAST, **params}).fit(*blobs)
+
+
+def test_module_with_wrong_output_width(blobs, make_module):
+    with pytest.raises(ValueError, match=r"shape \(16, 5\), but there are 3 classes"):
+        WrongEventClassifier(make_module(4, 5), **FAST).fit(*blobs)
+
+
+def test_predict_checks(blobs):
+    X, y = blobs
+    with pytest.raises(NotFittedError):
+        WrongEventClassifier().predict(X)
+    clf = WrongEventClassifier(random_state=0, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="3 features, but WrongEventClassifier is expecting 4"):
+        clf.predict(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(np.full_like(X, np.nan))
