@@ -9,11 +9,11 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch import NeuralNetClassifier
-from skorch.utils import to_tensor
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNetClassifier
+from skorch.utils import to_tensor
 
 from ._mixture import BetaMixture
 from ._modules import MLP
@@ -71,8 +71,10 @@ class WrongEventClassifier(NeuralNetClassifier):
         Rows per batch.
     warmup_fraction : float in (0, 1], default=0.25
         Share of ``max_epochs`` spent in the warm-up stage (at least one
-        epoch). ``1.0`` skips robust training: the fitted network is the
-        base model and the statistics come from the warm-up counts.
+        epoch). Give the warm-up at least about 5 epochs: after only one or
+        two, a class the network has not learned yet looks mislabelled.
+        ``1.0`` skips robust training: the fitted network is the base model
+        and the statistics come from the warm-up counts.
     mixture : {"per_class", "global"}, default="per_class"
         One beta mixture per given class, or one for all rows. A class
         with fewer than 10 rows or all-equal counts uses the global one.
@@ -487,8 +489,7 @@ class WrongEventClassifier(NeuralNetClassifier):
         if select_base_epoch(self.prediction_changes_) == epoch:
             self.base_epoch_ = epoch
             self.base_state_ = {
-                name: tensor.detach().clone()
-                for name, tensor in self.module_.state_dict().items()
+                name: tensor.detach().clone() for name, tensor in self.module_.state_dict().items()
             }
 
     def _train_robustly(self, iterators, datasets, **fit_params):

@@ -191,9 +191,7 @@ class BetaMixture(BaseEstimator):
 def _as_counts(counts):
     counts = np.asarray(counts, dtype=np.float64)
     if counts.ndim != 1 or counts.size == 0:
-        raise ValueError(
-            f"counts must be a non-empty 1-D array, got shape {counts.shape}."
-        )
+        raise ValueError(f"counts must be a non-empty 1-D array, got shape {counts.shape}.")
     if not np.all(np.isfinite(counts)):
         raise ValueError("counts contain NaN or infinity.")
     return counts

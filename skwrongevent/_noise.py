@@ -86,8 +86,12 @@ def _instance_dependent(codes, n_classes, X, noise_rate, rng):
         raise ValueError("X contains NaN or infinity.")
     X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
     flip_rates = stats.truncnorm.rvs(
-        -noise_rate / 0.1, (1 - noise_rate) / 0.1, loc=noise_rate, scale=0.1,
-        size=codes.size, random_state=rng,
+        -noise_rate / 0.1,
+        (1 - noise_rate) / 0.1,
+        loc=noise_rate,
+        scale=0.1,
+        size=codes.size,
+        random_state=rng,
     )
     projections = rng.standard_normal((n_classes, X.shape[1], n_classes))
     scores = np.einsum("nd,kdc->nkc", X, projections)[np.arange(codes.size), codes]

@@ -30,8 +30,9 @@ def test_one_em_iteration_matches_hand_computation():
     np.testing.assert_allclose(mixture.alphas_, mixture.betas_[::-1], rtol=1e-4)
 
 
-@pytest.mark.parametrize("counts, component", [([0, 0, 7, 8, 9, 10, 10, 10, 10], 0),
-                                               ([10, 10, 3, 2, 1, 0, 0, 0, 0], 1)])
+@pytest.mark.parametrize(
+    "counts, component", [([0, 0, 7, 8, 9, 10, 10, 10, 10], 0), ([10, 10, 3, 2, 1, 0, 0, 0, 0], 1)]
+)
 def test_clamps_keep_components_on_their_side(counts, component):
     counts = np.array(counts, dtype=float)
     x = np.clip(counts / 10 * (1 - 2 * EPS) + EPS, EPS, 1 - EPS)
