@@ -6,9 +6,11 @@ beta mixture, and train with a per-row, dynamically weighted loss.
 """
 
 from ._classifier import WrongEventClassifier
+from ._cleaner import WrongEventCleaner, find_label_issues
 from ._mixture import BetaMixture
 from ._modules import MLP
 from ._noise import inject_label_noise
+from ._plotting import WrongEventDisplay
 from ._views import TabularViews
 
 __version__ = "0.1.0.dev0"
@@ -18,5 +20,8 @@ __all__ = [
     "BetaMixture",
     "TabularViews",
     "WrongEventClassifier",
+    "WrongEventCleaner",
+    "WrongEventDisplay",
+    "find_label_issues",
     "inject_label_noise",
 ]

@@ -17,6 +17,7 @@ from skorch.utils import to_tensor
 
 from ._mixture import BetaMixture
 from ._modules import MLP
+from ._report import LabelIssuesMixin
 from ._views import TabularViews
 
 MIXTURES = ("per_class", "global")
@@ -26,7 +27,7 @@ MIN_CLASS_ROWS = 10
 FINAL_LR_FACTOR = 0.1
 
 
-class WrongEventClassifier(NeuralNetClassifier):
+class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
     """Neural network classifier that is robust to wrong training labels.
 
     Implements IDO (Zhang et al., NeurIPS 2025) on top of skorch's
@@ -541,12 +542,19 @@ class WrongEventClassifier(NeuralNetClassifier):
         return mixtures
 
     def _set_row_statistics(self, codes):
+        self._given_codes_ = codes
+        self._last_predictions_ = self.tracker_.last_prediction.cpu().numpy()
         counts = self.tracker_.wrong.cpu().numpy().astype(np.int64)
         table = self.tracker_.table.cpu().numpy()
         self.wrong_events_ = counts
         self.sample_cleanliness_ = table[codes, counts, 0].astype(np.float64)
         self.sample_difficulty_ = table[codes, counts, 2].astype(np.float64)
         self.noise_mask_ = self.sample_cleanliness_ < 0.5
+
+    def _row_labels(self):
+        """Given and last-predicted label of every training row."""
+        check_is_fitted(self, "wrong_events_")
+        return self.classes_[self._given_codes_], self.classes_[self._last_predictions_]
 
     # ------------------------------------------------------------------
     # Training steps
