@@ -11,13 +11,14 @@ from ._mixture import BetaMixture
 from ._modules import MLP
 from ._noise import inject_label_noise
 from ._plotting import WrongEventDisplay
-from ._views import TabularViews
+from ._views import ImageViews, TabularViews
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "MLP",
     "BetaMixture",
+    "ImageViews",
     "TabularViews",
     "WrongEventClassifier",
     "WrongEventCleaner",

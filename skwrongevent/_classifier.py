@@ -11,14 +11,27 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNetClassifier
-from skorch.utils import to_tensor
 
+from ._data import (
+    Rows,
+    concat,
+    dataset_inputs,
+    dataset_labels,
+    dict_rows,
+    is_dataset,
+    is_dict,
+    on_host,
+    row_shape,
+    sample_rows,
+    to_device,
+    validate_dict,
+)
 from ._mixture import BetaMixture
 from ._modules import MLP
 from ._report import LabelIssuesMixin
-from ._views import TabularViews
+from ._views import ImageViews, TabularViews
 
 MIXTURES = ("per_class", "global")
 INITIAL_EM_ITERATIONS = 20
@@ -81,10 +94,13 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
         with fewer than 10 rows or all-equal counts uses the global one.
     views : "auto", None, object or (callable, callable), default="auto"
         How the robust stage makes the weak and strong view of a batch.
-        ``"auto"`` uses :class:`TabularViews` for 2-D input. ``None`` uses
-        the batch itself for both. An object with ``weak`` and ``strong``
-        methods (and optionally ``fit(X)``) or a pair of callables maps a
-        batch tensor to a batch tensor on the same device.
+        ``"auto"`` uses :class:`TabularViews` for rows of features and
+        :class:`ImageViews` for images (rows of shape (channels, height,
+        width)); pass ``ImageViews(flip=False)`` where mirror images mean
+        something else, such as digits. ``None`` uses the batch itself for
+        both. An object with ``weak`` and ``strong`` methods (and
+        optionally ``fit(X)``) or a pair of callables maps a batch (tensor,
+        or dict of tensors for dict input) to a batch on the same device.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the views
         without touching torch's global generator. With an int, fitting
@@ -94,7 +110,13 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
         counted, so only splits that keep all rows (such as
         ``skorch.helper.predefined_split(valid_dataset)``) are accepted.
     device : str or torch.device, default="auto"
-        ``"auto"`` picks CUDA when available, else the CPU.
+        ``"auto"`` picks CUDA when available, else the CPU. On CUDA, batches
+        are loaded into pinned memory unless ``iterator_train__pin_memory``
+        (or ``iterator_valid__pin_memory``) says otherwise.
+    mixed_precision : bool, default=False
+        Run the network's forward passes under ``torch.autocast`` in
+        bfloat16 (losses stay in float32). Faster on recent GPUs; results
+        differ slightly from full precision.
     verbose : int, default=0
         skorch's verbosity: 1 prints a table per epoch.
     classes : array-like or None, default=None
@@ -108,7 +130,10 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
-        Number of features (for 2-D input).
+        Number of features (``X.shape[1]``) for array input.
+    input_shape_ : tuple or None
+        Shape of one row's input (``X.shape[1:]`` for arrays, of one
+        item's input for datasets); None for dict input.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when ``X`` had string column names.
     wrong_events_ : ndarray of shape (n_rows,), dtype=int64
@@ -186,6 +211,7 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
         random_state=None,
         train_split=None,
         device="auto",
+        mixed_precision=False,
         verbose=0,
         classes=None,
         **kwargs,
@@ -206,6 +232,7 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
         self.warmup_fraction = warmup_fraction
         self.mixture = mixture
         self.views = views
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
 
     # ------------------------------------------------------------------
@@ -289,7 +316,12 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
             if self.module_ is self.module:  # never train the caller's instance in place
                 self.module_ = copy.deepcopy(self.module)
             return self
-        kwargs = {"n_features": self.n_features_in_, "n_classes": len(self.classes_)}
+        if self.input_shape_ is None or len(self.input_shape_) != 1:
+            raise ValueError(
+                "module=None builds an MLP for rows of features, but each input has shape "
+                f"{self.input_shape_}: pass your own module (a CNN for images)."
+            )
+        kwargs = {"n_features": self.input_shape_[0], "n_classes": len(self.classes_)}
         kwargs.update(self.get_params_for("module"))
         self.module_ = MLP(**kwargs)
         return self
@@ -334,12 +366,42 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
             )
 
     def _validate_training_data(self, X, y):
-        if y is None:
+        """Check the data and encode the labels.
+
+        Returns
+        -------
+        inputs : indexable
+            Item ``i`` is row ``i``'s input (an array row, a dict of array
+            rows, or a dataset item's input).
+        codes : ndarray of shape (n_rows,), dtype=int64
+            Each row's label as an index into ``classes_``.
+        """
+        if is_dataset(X):
+            inputs, y = dataset_inputs(X), dataset_labels(X, y)
+            self._forget_feature_info()
+        elif y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X, y = validate_data(self, X, y, dtype=np.float32, reset=True)
+        elif is_dict(X):
+            inputs = dict_rows(X)
+            self._forget_feature_info()
+        else:
+            inputs, y = validate_data(
+                self, on_host(X), on_host(y), dtype=np.float32, allow_nd=True, reset=True
+            )
+        y = column_or_1d(on_host(y), warn=True)
+        if len(y) != len(inputs):
+            raise ValueError(f"X has {len(inputs)} rows but y has {len(y)} labels.")
         check_classification_targets(y)
+        self.input_shape_ = row_shape(inputs)
+        return inputs, self._encode_labels(y)
+
+    def _forget_feature_info(self):
+        for name in ("n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(name, None)
+
+    def _encode_labels(self, y):
         if self.classes is None:
             self.classes_ = np.unique(y)
         else:
@@ -354,13 +416,24 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
             raise ValueError(
                 f"y contains one class only ({y[0]!r}): a classifier needs at least two classes."
             )
-        return X, np.searchsorted(self.classes_, y).astype(np.int64)
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _validate_prediction_data(self, X):
         self.check_is_fitted()
-        if isinstance(X, (torch.utils.data.Dataset, dict)):
-            return X  # skorch reads these as they are
-        return validate_data(self, X, dtype=np.float32, reset=False)
+        if is_dataset(X):
+            return X  # skorch reads datasets as they are
+        if is_dict(X):
+            return validate_dict(X)
+        X = on_host(X)
+        # Compare the number of axes before validate_data, which only looks at the second axis
+        # and leaves 1-D input to its own "reshape your data" error.
+        dimensions = getattr(X, "ndim", 0)
+        if self.input_shape_ and dimensions > 1 and dimensions != len(self.input_shape_) + 1:
+            raise ValueError(
+                f"X has rows of shape {X.shape[1:]}, but the classifier was fitted on rows "
+                f"of shape {self.input_shape_}."
+            )
+        return validate_data(self, X, dtype=np.float32, allow_nd=True, reset=False)
 
     def _check_logits(self, logits):
         n_classes = len(self.classes_)
@@ -374,15 +447,22 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
     # fit
     # ------------------------------------------------------------------
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y=None, **fit_params):
         """Train both stages and score every training row.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Given labels, possibly wrong. Any label type.
+        X : array-like, tensor, dict of arrays or torch Dataset
+            Training data: an array or tensor of shape (n_samples, ...)
+            such as (n_samples, n_features) or images (n_samples, channels,
+            height, width); a dict of such arrays, passed to the module's
+            ``forward`` as keyword arguments; or a torch ``Dataset`` of
+            (input, label) pairs or a skorch ``SliceDataset``, read batch by
+            batch so that data larger than memory can be streamed.
+        y : array-like of shape (n_samples,) or None, default=None
+            Given labels, possibly wrong. Any label type. ``None`` only for a
+            ``Dataset``, whose ``targets`` or ``y`` attribute or items'
+            labels are then used.
         **fit_params : dict
             Passed to the module's ``forward``, as in skorch.
 
@@ -392,27 +472,33 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
             The fitted classifier.
         """
         self._check_params()
-        X, codes = self._validate_training_data(X, y)
+        inputs, codes = self._validate_training_data(X, y)
         self.device_ = self._resolve_device()
         with self._on_device(), self._seeded():
             if not self.warm_start or not self.initialized_:
                 self.initialize()
-            self.notify("on_train_begin", X=X, y=codes)
-            self.fit_loop(X, codes, **fit_params)
-            self.notify("on_train_end", X=X, y=codes)
+            self.notify("on_train_begin", X=inputs, y=codes)
+            self.fit_loop(inputs, codes, **fit_params)
+            self.notify("on_train_end", X=inputs, y=codes)
         return self
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """Run the warm-up and robust stages; ``epochs`` is ignored."""
-        dataset_train, dataset_valid = self.get_split_datasets(X, y, **fit_params)
-        if len(dataset_train) != len(y):
-            raise ValueError(
-                f"train_split kept {len(dataset_train)} of {len(y)} rows for training, but "
-                "every row must be trained on and counted. Use train_split=None, or "
-                "skorch.helper.predefined_split(valid_dataset) for a separate validation set."
-            )
+        """Run the warm-up and robust stages; ``epochs`` is ignored.
+
+        ``X`` is the indexable of row inputs and ``y`` the label codes that
+        ``fit`` made from the caller's data.
+        """
+        dataset_train, dataset_valid = Rows(X, y), None
+        if self.train_split:
+            kept, dataset_valid = self.train_split(dataset_train, y, **fit_params)
+            if len(kept) != len(y):
+                raise ValueError(
+                    f"train_split kept {len(kept)} of {len(y)} rows for training, but every "
+                    "row must be trained on and counted. Use train_split=None, or "
+                    "skorch.helper.predefined_split(valid_dataset) for a separate validation set."
+                )
         iterators = (
-            self.get_iterator(_IndexedDataset(dataset_train), training=True),
+            self.get_iterator(dataset_train, training=True),
             None if dataset_valid is None else self.get_iterator(dataset_valid),
         )
         datasets = {"dataset_train": dataset_train, "dataset_valid": dataset_valid}
@@ -435,7 +521,7 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
         self.robust_epochs_ = self.max_epochs - self.warmup_epochs_
 
     def _start_tracking(self, X, codes):
-        self.tracker_ = WrongEventTracker(len(codes), device=self.device)
+        self.tracker_ = WrongEventTracker(codes, device=self.device)
         self.views_ = self._make_views(X)
         self.prediction_changes_ = np.zeros(0, dtype=np.int64)
         self.base_epoch_ = 0
@@ -447,16 +533,23 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
         if isinstance(views, tuple):
             return views
         if isinstance(views, str):
-            if X.ndim != 2:
-                raise ValueError(
-                    f"views='auto' has no default for input of shape {X.shape}; pass "
-                    "views=None or your own (weak, strong) callables."
-                )
-            views = TabularViews()
+            views = self._default_views()
         views = copy.deepcopy(views)
         if hasattr(views, "fit"):
-            views.fit(X)
+            views.fit(sample_rows(X))
         return (views.weak, views.strong)
+
+    def _default_views(self):
+        dimensions = None if self.input_shape_ is None else len(self.input_shape_)
+        if dimensions == 1:
+            return TabularViews()
+        if dimensions == 3:
+            return ImageViews()
+        kind = "dict input" if dimensions is None else f"rows of shape {self.input_shape_}"
+        raise ValueError(
+            f"views='auto' has views for rows of features and for images (channels, height, "
+            f"width), not for {kind}: pass views=None or your own (weak, strong) callables."
+        )
 
     def _run_epoch(self, stage, iterators, datasets, **fit_params):
         self.stage_ = stage
@@ -562,9 +655,7 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
-        Xi, yi, rows = batch
-        yi = to_tensor(yi, device=self.device)
-        rows = to_tensor(rows, device=self.device)
+        Xi, yi, rows = (to_device(part, self.device) for part in batch)
         if self.stage_ == 1:
             loss, logits = self._warmup_step(Xi, yi, rows, **fit_params)
         else:
@@ -575,20 +666,58 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
     def _warmup_step(self, Xi, yi, rows, **fit_params):
         logits = self.infer(Xi, **fit_params)
         self._check_logits(logits)
-        self.tracker_.record_warmup(logits.detach().argmax(dim=1), yi, rows)
+        self.tracker_.record_warmup(logits.detach().argmax(dim=1), rows)
         return self.get_loss(logits, yi, X=Xi, training=True), logits
 
     def _robust_step(self, Xi, yi, rows, **fit_params):
-        Xi = to_tensor(Xi, device=self.device)
         weak, strong = self.views_
-        logits = self.infer(torch.cat([weak(Xi), strong(Xi)]), **fit_params)
+        logits = self.infer(concat(weak(Xi), strong(Xi)), **fit_params)
         self._check_logits(logits)
         logits_weak, logits_strong = logits.chunk(2)
         clean, noisy, clean_cdf, noisy_cdf = self.tracker_.record_robust(
-            logits_weak.detach().argmax(dim=1), logits_strong.detach().argmax(dim=1), yi, rows
+            logits_weak.detach().argmax(dim=1), logits_strong.detach().argmax(dim=1), rows
         )
         loss = robust_loss(logits_weak, logits_strong, yi, clean, noisy, clean_cdf, noisy_cdf)
         return loss, logits_weak
+
+    def infer(self, x, **fit_params):
+        """The module's logits for a batch, in float32 (see ``mixed_precision``)."""
+        if not self.mixed_precision:
+            return super().infer(x, **fit_params)
+        device_type = torch.device(self.device).type
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return super().infer(x, **fit_params).float()
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop, reading the batch losses back once per epoch.
+
+        skorch reads each batch's loss with ``.item()``, which waits for the
+        GPU after every batch. Here the history holds the loss tensors until
+        the epoch ends and then gets plain floats, so callbacks that run
+        after the epoch see the usual history.
+        """
+        if iterator is None:
+            return
+        records, losses = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_loss", losses[-1])
+            self.history.record_batch(prefix + "_batch_size", len(batch[1]))
+            records.append(self.history[-1]["batches"][-1])
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        values = torch.stack(losses).tolist() if losses else []
+        for record, loss in zip(records, values, strict=True):
+            record[prefix + "_loss"] = loss
+        self.history.record(prefix + "_batch_count", len(records))
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        on_cuda = str(self._resolve_device()).startswith("cuda")
+        if on_cuda and prefix in ("iterator_train", "iterator_valid"):
+            params.setdefault("pin_memory", True)
+        return params
 
     # ------------------------------------------------------------------
     # Prediction
@@ -629,25 +758,27 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
 class WrongEventTracker:
     """Per-row counters on the training device, updated without host syncs.
 
+    Holds three integers per row (count, label, last prediction), so memory
+    grows with the number of rows only, never with rows times classes.
+
     Parameters
     ----------
-    n_rows : int
-        Number of training rows.
+    labels : array-like of shape (n_rows,)
+        Each row's given label as a class code.
     device : str or torch.device
         Where the counters live.
     """
 
-    def __init__(self, n_rows, device):
-        self.wrong = torch.zeros(n_rows, dtype=torch.int64, device=device)
-        self.labels = torch.zeros(n_rows, dtype=torch.int64, device=device)
-        self.last_prediction = torch.full((n_rows,), -1, dtype=torch.int64, device=device)
+    def __init__(self, labels, device):
+        self.labels = torch.as_tensor(labels, dtype=torch.int64).to(device)
+        self.wrong = torch.zeros_like(self.labels)
+        self.last_prediction = torch.full_like(self.labels, -1)
         self.changes = torch.zeros((), dtype=torch.int64, device=device)
         self.table = None
 
-    def record_warmup(self, predicted, labels, rows):
+    def record_warmup(self, predicted, rows):
         """Count wrong events and prediction changes of one warm-up batch."""
-        self.wrong[rows] += predicted != labels
-        self.labels[rows] = labels
+        self.wrong[rows] += predicted != self.labels[rows]
         self._record_changes(predicted, rows)
 
     def _record_changes(self, predicted, rows):
@@ -660,7 +791,7 @@ class WrongEventTracker:
         self.changes.zero_()
         return changes
 
-    def record_robust(self, predicted_weak, predicted_strong, labels, rows):
+    def record_robust(self, predicted_weak, predicted_strong, rows):
         """Count both views' wrong events, then look up the mixture weights.
 
         Returns
@@ -668,6 +799,7 @@ class WrongEventTracker:
         clean, noisy, clean_cdf, noisy_cdf : torch.Tensor of shape (batch_size,)
             ``p_0``, ``p_1``, ``F_0`` and ``F_1`` at the updated counts.
         """
+        labels = self.labels[rows]
         self.wrong[rows] += (predicted_weak != labels).long() + (predicted_strong != labels)
         self._record_changes(predicted_weak, rows)
         counts = self.wrong[rows].clamp(max=self.table.shape[1] - 1)
@@ -768,17 +900,3 @@ def robust_loss(logits_weak, logits_strong, labels, clean, noisy, clean_cdf, noi
 
 def _identity(batch):
     return batch
-
-
-class _IndexedDataset(torch.utils.data.Dataset):
-    """Yield each row's position with its data, so counts go to the right row."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        X, y = self.dataset[index]
-        return X, y, index

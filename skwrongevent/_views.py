@@ -1,9 +1,11 @@
 """Weak and strong views (augmentations) of a batch, on the batch's device."""
 
+import math
 import numbers
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
 class TabularViews:
@@ -117,3 +119,267 @@ class TabularViews:
         replace = torch.rand(batch.shape, device=batch.device) < self.corruption
         donors = torch.randint(0, batch.shape[0], batch.shape, device=batch.device)
         return torch.where(replace, batch.gather(0, donors), noisy)
+
+
+class ImageViews:
+    """Weak and strong views of image batches, in plain torch.
+
+    The weak view flips each image horizontally with probability 0.5 (when
+    ``flip``), reflect-pads it by ``pad_fraction`` of its side and crops it
+    back at a random offset. The strong view is a fresh weak view followed
+    by ``n_operations`` operations drawn per image from a pool (brightness,
+    contrast, sharpness, posterize, solarize, autocontrast, equalize,
+    rotate, shear, translate), each applied with probability 0.5 at a
+    random magnitude, and a cutout square of ``cutout`` of the side.
+
+    Images may be in any value range (raw pixels or standardised): the
+    strong view's operations work on each image rescaled to [0, 1] by its
+    own minimum and maximum, and map the result back, so every view stays
+    inside the range of the image it came from. Everything runs batched on
+    the batch's device, with no host synchronisation, drawing from torch's
+    global generator (which the classifier seeds from its ``random_state``).
+
+    Parameters
+    ----------
+    flip : bool, default=True
+        Flip images horizontally at random. Turn off where a mirror image
+        means something else (digits, text).
+    pad_fraction : float in [0, 0.5), default=0.125
+        Padding, as a fraction of the image side, of the random crop.
+    n_operations : int, default=2
+        Operations the strong view draws per image from the pool.
+    cutout : float in [0, 1], default=0.15
+        Side of the strong view's grey square, as a fraction of the image
+        side; 0 turns cutout off.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skwrongevent import ImageViews
+    >>> images = torch.rand(8, 3, 32, 32)
+    >>> views = ImageViews(flip=False)
+    >>> views.weak(images).shape, views.strong(images).dtype
+    (torch.Size([8, 3, 32, 32]), torch.float32)
+    """
+
+    def __init__(self, flip=True, pad_fraction=0.125, n_operations=2, cutout=0.15):
+        self.flip = flip
+        self.pad_fraction = pad_fraction
+        self.n_operations = n_operations
+        self.cutout = cutout
+
+    def __repr__(self):
+        return (
+            f"ImageViews(flip={self.flip}, pad_fraction={self.pad_fraction}, "
+            f"n_operations={self.n_operations}, cutout={self.cutout})"
+        )
+
+    def fit(self, X=None):
+        """Check the parameters; images need no statistics.
+
+        Parameters
+        ----------
+        X : ignored
+            Present for the views protocol.
+
+        Returns
+        -------
+        self : ImageViews
+            The checked views.
+        """
+        if not 0 <= self.pad_fraction < 0.5:
+            raise ValueError(f"pad_fraction must be in [0, 0.5), got {self.pad_fraction!r}.")
+        if not isinstance(self.n_operations, numbers.Integral) or self.n_operations < 0:
+            raise ValueError(f"n_operations must be an int >= 0, got {self.n_operations!r}.")
+        if not 0 <= self.cutout <= 1:
+            raise ValueError(f"cutout must be in [0, 1], got {self.cutout!r}.")
+        return self
+
+    def weak(self, batch):
+        """Weak view: random flip (optional) and random padded crop.
+
+        Parameters
+        ----------
+        batch : torch.Tensor of shape (batch_size, channels, height, width)
+            Floating-point images; not modified.
+
+        Returns
+        -------
+        view : torch.Tensor of the same shape and dtype
+            The weak view.
+        """
+        _check_images(batch)
+        if self.flip:
+            flipped = torch.rand(len(batch), device=batch.device) < 0.5
+            batch = torch.where(flipped[:, None, None, None], batch.flip(-1), batch)
+        return random_crop(batch, round(self.pad_fraction * min(batch.shape[-2:])))
+
+    def strong(self, batch):
+        """Strong view: a weak view, random operations, then cutout.
+
+        Parameters
+        ----------
+        batch : torch.Tensor of shape (batch_size, channels, height, width)
+            Floating-point images; not modified.
+
+        Returns
+        -------
+        view : torch.Tensor of the same shape and dtype
+            The strong view.
+        """
+        view = self.weak(batch)
+        low = view.amin(dim=(1, 2, 3), keepdim=True)
+        span = (view.amax(dim=(1, 2, 3), keepdim=True) - low).clamp_min(1e-12)
+        unit = (view - low) / span
+        names = list(OPERATIONS)
+        for _ in range(self.n_operations):
+            chosen = torch.randint(len(names), (len(unit),), device=unit.device)
+            chosen = torch.where(torch.rand(len(unit), device=unit.device) < 0.5, chosen, -1)
+            augmented = unit
+            for code, name in enumerate(names):
+                selected = (chosen == code)[:, None, None, None]
+                augmented = torch.where(selected, OPERATIONS[name](unit), augmented)
+            unit = augmented
+        side = round(self.cutout * min(unit.shape[-2:]))
+        if side:
+            unit = cutout(unit, side)
+        return unit * span + low
+
+
+def _check_images(batch):
+    if not isinstance(batch, torch.Tensor) or batch.ndim != 4:
+        raise ValueError(
+            "ImageViews needs a tensor of shape (batch_size, channels, height, width), got "
+            f"{getattr(batch, 'shape', type(batch).__name__)}."
+        )
+    if not batch.is_floating_point():
+        raise ValueError(f"ImageViews needs floating-point images, got {batch.dtype}.")
+
+
+def _uniform(batch, low, high):
+    """One random magnitude per image, shaped to broadcast over its pixels."""
+    draw = torch.rand(len(batch), 1, 1, 1, device=batch.device, dtype=batch.dtype)
+    return low + (high - low) * draw
+
+
+def random_crop(batch, pad):
+    """Reflect-pad each image by ``pad`` pixels and crop it back at a random offset."""
+    if pad == 0:
+        return batch
+    n, channels, height, width = batch.shape
+    padded = F.pad(batch, (pad, pad, pad, pad), mode="reflect")
+    top = torch.randint(2 * pad + 1, (n, 1), device=batch.device)
+    left = torch.randint(2 * pad + 1, (n, 1), device=batch.device)
+    rows = top + torch.arange(height, device=batch.device)
+    columns = left + torch.arange(width, device=batch.device)
+    padded = padded.gather(2, rows[:, None, :, None].expand(n, channels, height, width + 2 * pad))
+    return padded.gather(3, columns[:, None, None, :].expand(n, channels, height, width))
+
+
+def cutout(batch, side):
+    """Paint a grey (0.5) square of ``side`` pixels at a random place in each image."""
+    n, _, height, width = batch.shape
+    centre_row = torch.randint(height, (n, 1, 1), device=batch.device)
+    centre_column = torch.randint(width, (n, 1, 1), device=batch.device)
+    rows = torch.arange(height, device=batch.device)[None, :, None] - centre_row
+    columns = torch.arange(width, device=batch.device)[None, None, :] - centre_column
+    start = -(side // 2)
+    inside = (rows >= start) & (rows < start + side) & (columns >= start) & (columns < start + side)
+    return batch.masked_fill(inside[:, None], 0.5)
+
+
+# Operations of the strong view on images scaled to [0, 1]. Each draws one
+# magnitude per image and returns images in [0, 1] of the same shape.
+
+
+def brightness(batch):
+    return (batch * _uniform(batch, 0.1, 1.9)).clamp(0, 1)
+
+
+def contrast(batch):
+    mean = batch.mean(dim=(1, 2, 3), keepdim=True)
+    return (mean + _uniform(batch, 0.1, 1.9) * (batch - mean)).clamp(0, 1)
+
+
+def sharpness(batch):
+    # PIL's smoothing kernel: the 3 x 3 neighbourhood with the centre weighted 5, over 13.
+    box = F.avg_pool2d(F.pad(batch, (1, 1, 1, 1), mode="replicate"), 3, stride=1) * 9
+    blurred = (box + 4 * batch) / 13
+    return (blurred + _uniform(batch, 0.1, 1.9) * (batch - blurred)).clamp(0, 1)
+
+
+def posterize(batch):
+    bits = torch.randint(4, 9, (len(batch), 1, 1, 1), device=batch.device)
+    levels = (2**bits).to(batch.dtype)
+    return torch.floor(batch * levels).clamp(max=levels - 1) / (levels - 1)
+
+
+def solarize(batch):
+    threshold = _uniform(batch, 0.0, 1.0)
+    return torch.where(batch >= threshold, 1 - batch, batch)
+
+
+def autocontrast(batch):
+    low = batch.amin(dim=(2, 3), keepdim=True)
+    high = batch.amax(dim=(2, 3), keepdim=True)
+    stretched = (batch - low) / (high - low).clamp_min(1e-12)
+    return torch.where(high > low, stretched, batch)
+
+
+def equalize(batch, bins=256):
+    """Histogram equalisation of each channel, on ``bins`` grey levels."""
+    n, channels, height, width = batch.shape
+    levels = (batch * (bins - 1)).round().long().flatten(2)
+    histogram = torch.zeros(n, channels, bins, device=batch.device, dtype=batch.dtype)
+    histogram.scatter_add_(2, levels, torch.ones_like(levels, dtype=batch.dtype))
+    cdf = histogram.cumsum(dim=2) / (height * width)
+    lowest = cdf.gather(2, levels.amin(dim=2, keepdim=True))
+    equalized = (cdf.gather(2, levels) - lowest) / (1 - lowest).clamp_min(1e-12)
+    return torch.where(lowest < 1, equalized, batch.flatten(2)).view_as(batch)
+
+
+def _affine(batch, matrix):
+    grid = F.affine_grid(matrix.to(batch.dtype), list(batch.shape), align_corners=False)
+    return F.grid_sample(batch, grid, padding_mode="reflection", align_corners=False)
+
+
+def rotate(batch):
+    angle = _uniform(batch, -math.pi / 6, math.pi / 6).view(-1)
+    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+    matrix = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    return _affine(batch, matrix)
+
+
+def shear(batch):
+    amount = _uniform(batch, -0.3, 0.3).view(-1)
+    along_x = torch.rand(len(batch), device=batch.device) < 0.5
+    zero, one = torch.zeros_like(amount), torch.ones_like(amount)
+    shear_x, shear_y = torch.where(along_x, amount, zero), torch.where(along_x, zero, amount)
+    matrix = torch.stack(
+        [torch.stack([one, shear_x, zero], 1), torch.stack([shear_y, one, zero], 1)], 1
+    )
+    return _affine(batch, matrix)
+
+
+def translate(batch):
+    # affine_grid spans [-1, 1], so a shift of a fraction f of the side is 2 f.
+    shift = 2 * torch.stack([_uniform(batch, -0.3, 0.3).view(-1) for _ in range(2)], 1)
+    identity = torch.eye(2, device=batch.device, dtype=batch.dtype).expand(len(batch), 2, 2)
+    return _affine(batch, torch.cat([identity, shift[:, :, None]], dim=2))
+
+
+OPERATIONS = {
+    operation.__name__: operation
+    for operation in (
+        brightness,
+        contrast,
+        sharpness,
+        posterize,
+        solarize,
+        autocontrast,
+        equalize,
+        rotate,
+        shear,
+        translate,
+    )
+}

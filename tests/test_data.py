@@ -1,0 +1,215 @@
+"""Input forms: image arrays, tensors, torch datasets, SliceDataset and dicts."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_score
+from skorch.helper import SliceDataset
+
+from skwrongevent import ImageViews, WrongEventClassifier, inject_label_noise
+
+FAST = dict(max_epochs=10, warmup_fraction=0.5, lr=1e-2, batch_size=32, mixture="global")
+
+
+class SmallCNN(torch.nn.Module):
+    """Two convolutions and a linear layer for 1 x 8 x 8 images."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.features = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 16, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(16, 32, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.AdaptiveAvgPool2d(2),
+            torch.nn.Flatten(),
+        )
+        self.head = torch.nn.Linear(128, n_classes)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    """600 digits as (N, 1, 8, 8) images in [0, 1], with 30% of the labels wrong."""
+    X, y = load_digits(return_X_y=True)
+    X = (X[:600] / 16).reshape(-1, 1, 8, 8).astype(np.float32)
+    y_noisy, is_wrong = inject_label_noise(y[:600], 0.3, random_state=0)
+    return X, y_noisy, is_wrong, y[:600]
+
+
+def cnn(**params):
+    settings = dict(FAST, views=ImageViews(flip=False), random_state=0)
+    settings.update(params)
+    return WrongEventClassifier(SmallCNN, **settings)
+
+
+class PairDataset(torch.utils.data.Dataset):
+    """(image, label) pairs, with no ``targets`` attribute."""
+
+    def __init__(self, X, y):
+        self.X, self.y_values = X, y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        return torch.from_numpy(self.X[index]), int(self.y_values[index])
+
+
+@pytest.fixture(scope="module")
+def fitted_cnn(digit_images):
+    X, y_noisy, _, _ = digit_images
+    return cnn(max_epochs=16, warmup_fraction=0.375).fit(X, y_noisy)
+
+
+def test_cnn_on_noisy_digit_images_finds_the_wrong_labels(fitted_cnn, digit_images):
+    X, _, is_wrong, y_true = digit_images
+    assert fitted_cnn.input_shape_ == (1, 8, 8)
+    assert isinstance(fitted_cnn.views_[0].__self__, ImageViews)
+    assert roc_auc_score(is_wrong, 1 - fitted_cnn.sample_cleanliness_) > 0.9
+    assert (fitted_cnn.noise_mask_ == is_wrong).mean() > 0.8
+    assert (fitted_cnn.predict(X) == y_true).mean() > 0.8  # closer to the truth than y_noisy
+
+
+def test_auto_views_pick_image_views_for_images(digit_images):
+    X, y_noisy, _, _ = digit_images
+    clf = cnn(views="auto", max_epochs=2).fit(X[:64], y_noisy[:64])
+    assert isinstance(clf.views_[0].__self__, ImageViews)
+    assert clf.views_[0].__self__.flip  # the default; digits need flip=False
+
+
+def test_dataset_tensor_and_array_inputs_give_the_same_fit(digit_images):
+    X, y_noisy, _, _ = digit_images
+    X, y_noisy = X[:200], y_noisy[:200]
+    from_array = cnn().fit(X, y_noisy)
+    from_tensor = cnn().fit(torch.from_numpy(X), torch.from_numpy(y_noisy))
+    from_dataset = cnn().fit(PairDataset(X, y_noisy))  # labels read from the items
+    tensors = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(y_noisy))
+    from_slices = cnn().fit(SliceDataset(tensors), y_noisy)
+    for other in (from_tensor, from_dataset, from_slices):
+        np.testing.assert_array_equal(other.wrong_events_, from_array.wrong_events_)
+        np.testing.assert_allclose(other.predict_proba(X), from_array.predict_proba(X), atol=1e-6)
+    assert len(from_dataset.predict(PairDataset(X, y_noisy))) == 200
+    assert len(from_slices.predict(SliceDataset(tensors))) == 200
+    assert not hasattr(from_dataset, "n_features_in_")
+
+
+def test_dataset_labels_from_targets_attribute_and_y_overrides(digit_images):
+    X, y_noisy, _, _ = digit_images
+    dataset = PairDataset(X[:100], np.zeros(100))  # labels in the items are all zero
+    dataset.targets = np.where(y_noisy[:100] % 2, "odd", "even")
+    clf = cnn(max_epochs=2, module__n_classes=2).fit(dataset)
+    assert clf.classes_.tolist() == ["even", "odd"]
+    clf = cnn(max_epochs=2).fit(dataset, y_noisy[:100])  # y wins over the dataset's labels
+    assert clf.classes_.tolist() == sorted(set(y_noisy[:100]))
+
+
+def test_slice_dataset_in_cross_val_score(digit_images):
+    X, y_noisy, _, y_true = digit_images
+    tensors = torch.utils.data.TensorDataset(torch.from_numpy(X))
+    scores = cross_val_score(cnn(max_epochs=30), SliceDataset(tensors), y_true, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.6  # chance is 0.1
+
+
+def test_dict_input_reaches_forward_as_keyword_arguments(blobs, make_module):
+    X, y = blobs
+
+    class Gated(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.network = make_module()
+
+        def forward(self, features, gate):
+            return self.network(features * gate[:, None])
+
+    class Plain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.network = make_module()
+
+        def forward(self, features):
+            return self.network(features)
+
+    data = {"features": X, "gate": np.ones(len(X), dtype=np.float64)}
+    settings = dict(FAST, random_state=0)
+    with pytest.raises(ValueError, match="not for dict input"):
+        WrongEventClassifier(Gated, **settings).fit(data, y)
+    clf = WrongEventClassifier(Gated, views=None, **settings).fit(data, y)
+    reference = WrongEventClassifier(Plain, views=None, **settings).fit(X, y)
+    np.testing.assert_array_equal(clf.wrong_events_, reference.wrong_events_)
+    np.testing.assert_allclose(clf.predict_proba(data), reference.predict_proba(X), atol=1e-6)
+    assert clf.input_shape_ is None
+    assert data["gate"].dtype == np.float64  # the caller's dict is not changed
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        clf.predict({"features": X, "gate": np.ones(3)})
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y), "NaN"),
+        (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
+        (lambda X, y: (PairDataset(X, y), y[:-1]), "has 64 rows but y has 63"),
+        (lambda X, y: (SliceDataset(PairDataset(X, y)), None), "SliceDataset yields the inputs"),
+        (lambda X, y: (X[:, 0], y), "module=None builds an MLP"),
+    ],
+)
+def test_bad_image_input(digit_images, change, message):
+    X, y, _, _ = digit_images
+    X, y = change(X[:64], y[:64])
+    clf = cnn(max_epochs=1)
+    if "module" in message:
+        clf.set_params(module=None)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+
+
+def test_prediction_checks_image_shape(fitted_cnn, digit_images):
+    X = digit_images[0]
+    with pytest.raises(ValueError, match="fitted on rows of shape"):
+        fitted_cnn.predict(X[:, 0])
+    with pytest.raises(ValueError, match="features"):
+        fitted_cnn.predict(np.repeat(X, 2, axis=1))  # two channels instead of one
+
+
+def test_wrong_output_width_names_the_class_count(digit_images):
+    X, y_noisy, _, _ = digit_images
+    with pytest.raises(ValueError, match=r"10 classes: it must return logits of shape"):
+        cnn(module__n_classes=7, max_epochs=1).fit(X[:64], y_noisy[:64])
+
+
+def test_history_holds_plain_float_losses(fitted_cnn):
+    batch = fitted_cnn.history[-1, "batches", 0]
+    assert isinstance(batch["train_loss"], float) and batch["train_batch_size"] == 32
+    assert isinstance(fitted_cnn.history[-1, "train_loss"], float)
+    assert fitted_cnn.history[-1, "train_batch_count"] == 19  # 600 rows in batches of 32
+
+
+def test_pin_memory_on_cuda_unless_the_user_says_otherwise():
+    assert "pin_memory" not in WrongEventClassifier(device="cpu").get_params_for("iterator_train")
+    on_gpu = WrongEventClassifier(device="cuda")
+    assert on_gpu.get_params_for("iterator_train")["pin_memory"] is True
+    on_gpu.set_params(iterator_valid__pin_memory=False)
+    assert on_gpu.get_params_for("iterator_valid")["pin_memory"] is False
+
+
+def test_mixed_precision_runs_and_returns_float32(digit_images):
+    X, y_noisy, _, _ = digit_images
+    clf = cnn(mixed_precision=True, max_epochs=2).fit(X[:64], y_noisy[:64])
+    proba = clf.predict_proba(X[:10])
+    assert proba.dtype == np.float32 and np.allclose(proba.sum(axis=1), 1, atol=1e-3)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("mixed_precision", [False, True])
+def test_cnn_trains_on_the_gpu(digit_images, mixed_precision):
+    X, y_noisy, is_wrong, _ = digit_images
+    clf = cnn(device="auto", mixed_precision=mixed_precision, max_epochs=16, warmup_fraction=0.375)
+    clf.fit(X, y_noisy)
+    assert clf.device_ == "cuda" and next(clf.module_.parameters()).is_cuda
+    assert roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_) > 0.85
+    assert clf.predict(torch.from_numpy(X).cuda()).shape == (600,)
