@@ -57,6 +57,7 @@ def plain_skorch(seed, reference):
         lr=reference.lr,
         max_epochs=reference.max_epochs,
         batch_size=reference.batch_size,
+        iterator_train__shuffle=True,
         train_split=None,
         verbose=0,
     )

@@ -41,6 +41,7 @@ plain = NeuralNetClassifier(
     optimizer=torch.optim.AdamW,
     lr=3e-3,
     max_epochs=40,
+    iterator_train__shuffle=True,
     train_split=None,
     verbose=0,
 )

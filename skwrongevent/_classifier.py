@@ -82,7 +82,9 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
     max_epochs : int, default=40
         Total epochs of both stages.
     batch_size : int, default=128
-        Rows per batch.
+        Rows per batch. Training batches are drawn in a new random order
+        every epoch (skorch's ``iterator_train__shuffle``, here ``True``
+        unless you set it).
     warmup_fraction : float in (0, 1], default=0.25
         Share of ``max_epochs`` spent in the warm-up stage (at least one
         epoch). Give the warm-up at least about 5 epochs: after only one or
@@ -674,11 +676,19 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
         logits = self.infer(concat(weak(Xi), strong(Xi)), **fit_params)
         self._check_logits(logits)
         logits_weak, logits_strong = logits.chunk(2)
-        clean, noisy, clean_cdf, noisy_cdf = self.tracker_.record_robust(
+        weights = self.tracker_.record_robust(
             logits_weak.detach().argmax(dim=1), logits_strong.detach().argmax(dim=1), rows
         )
-        loss = robust_loss(logits_weak, logits_strong, yi, clean, noisy, clean_cdf, noisy_cdf)
-        return loss, logits_weak
+        return self.get_robust_loss(logits_weak, logits_strong, yi, *weights), logits_weak
+
+    def get_robust_loss(
+        self, logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf
+    ):
+        """Loss of one robust-stage batch; override to change it (as skorch's ``get_loss``).
+
+        Receives the arguments of :func:`robust_loss` and returns a scalar tensor.
+        """
+        return robust_loss(logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf)
 
     def infer(self, x, **fit_params):
         """The module's logits for a batch, in float32 (see ``mixed_precision``)."""
@@ -714,6 +724,8 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
 
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)
+        if prefix == "iterator_train":
+            params.setdefault("shuffle", True)  # skorch's default is False
         on_cuda = str(self._resolve_device()).startswith("cuda")
         if on_cuda and prefix in ("iterator_train", "iterator_valid"):
             params.setdefault("pin_memory", True)

@@ -23,7 +23,7 @@ from skwrongevent._mixture import BetaMixture
 
 # The blobs carry clean labels: with so few epochs the per-class mixture flags many clean rows
 # (see test_common.py), so the fast setting uses the global one.
-FAST = dict(max_epochs=10, warmup_fraction=0.5, lr=1e-2, batch_size=16, mixture="global")
+FAST = dict(max_epochs=20, warmup_fraction=0.5, lr=1e-2, batch_size=16, mixture="global")
 
 
 # ---------------------------------------------------------------------------

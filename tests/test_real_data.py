@@ -1,0 +1,75 @@
+"""Slow end-to-end runs on the real data in ../shared/data (``pytest -m slow``)."""
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from skwrongevent import ImageViews, WrongEventClassifier, inject_label_noise
+
+DATA = Path(
+    os.environ.get("SKWRONGEVENT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+pytestmark = pytest.mark.slow
+
+
+def read_idx(path):
+    raw = gzip.open(path).read()
+    ndim = raw[3]
+    shape = np.frombuffer(raw[4 : 4 + 4 * ndim], ">u4")
+    return np.frombuffer(raw[4 + 4 * ndim :], np.uint8).reshape(shape)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    folder = DATA / "mnist"
+    if not folder.exists():
+        pytest.skip(f"MNIST is not in {folder}")
+    X = (read_idx(folder / "train-images-idx3-ubyte.gz")[:4000, None] / 255).astype(np.float32)
+    y = read_idx(folder / "train-labels-idx1-ubyte.gz")[:4000]
+    return X[:3000], y[:3000], X[3000:], y[3000:]
+
+
+class CNN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 16, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(16, 32, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(),
+            torch.nn.Linear(32 * 7 * 7, 10),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "pair"])
+def test_mnist_cnn_with_40_percent_noise(mnist, kind):
+    X_train, y_train, X_test, y_test = mnist
+    y_noisy, is_wrong = inject_label_noise(y_train, 0.4, kind=kind, random_state=0)
+    clf = WrongEventClassifier(CNN, max_epochs=15, views=ImageViews(flip=False), random_state=0)
+    clf.fit(X_train, y_noisy)
+    assert roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_) > 0.95
+    assert clf.score(X_test, y_test) > 0.9  # trained on 60% right labels
+
+
+@pytest.mark.cuda
+def test_mnist_cnn_on_the_gpu_matches_the_cpu_quality(mnist):
+    X_train, y_train, X_test, y_test = mnist
+    y_noisy, is_wrong = inject_label_noise(y_train, 0.4, random_state=0)
+    clf = WrongEventClassifier(
+        CNN, max_epochs=15, views=ImageViews(flip=False), random_state=0, mixed_precision=True
+    )
+    clf.fit(X_train, y_noisy)
+    assert clf.device_ == "cuda"
+    assert roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_) > 0.95
+    assert clf.score(X_test, y_test) > 0.9
