@@ -740,8 +740,9 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input rows.
+        X : array-like, tensor, dict of arrays or torch Dataset
+            Input rows, in the form ``fit`` was given (a ``Dataset`` yields
+            (input, label) pairs, the label being ignored).
 
         Returns
         -------
@@ -755,8 +756,9 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input rows.
+        X : array-like, tensor, dict of arrays or torch Dataset
+            Input rows, in the form ``fit`` was given (a ``Dataset`` yields
+            (input, label) pairs, the label being ignored).
 
         Returns
         -------

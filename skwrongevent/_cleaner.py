@@ -131,8 +131,9 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows.
+        X : array-like of shape (n_samples, ...)
+            Training rows: features, or images (n_samples, channels, height,
+            width) for a classifier with an image module.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Given labels, possibly wrong; one-hot rows are read as their class.
 
@@ -167,7 +168,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, ...)
             Training rows; the kept rows come back in the same container
             type and dtype.
         y : array-like of shape (n_samples,)
@@ -175,7 +176,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
 
         Returns
         -------
-        X_resampled : array-like of shape (n_kept, n_features)
+        X_resampled : array-like of shape (n_kept, ...)
             Kept rows of ``X``.
         y_resampled : array-like of shape (n_kept,)
             Their labels.
@@ -202,8 +203,8 @@ def find_label_issues(X, y, *, classifier=None, threshold=0.5, random_state=None
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Rows.
+    X : array-like of shape (n_samples, ...)
+        Rows: features, or images for a classifier with an image module.
     y : array-like of shape (n_samples,)
         Given labels.
     classifier : WrongEventClassifier or None, default=None

@@ -43,7 +43,7 @@ def dataset_labels(X, y):
     its second element taken.
     """
     if y is not None:
-        return np.asarray(y)
+        return np.asarray(on_host(y))
     if isinstance(X, SliceDataset):
         raise ValueError(
             "y is None, but a SliceDataset yields the inputs only: pass the labels as y, "

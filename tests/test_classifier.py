@@ -1,3 +1,4 @@
+import copy
 import pickle
 
 import numpy as np
@@ -260,6 +261,24 @@ def test_user_views_are_called(blobs):
 
     WrongEventClassifier(views=(weak, strong), random_state=0, **FAST).fit(X, y)
     assert calls.count("weak") == calls.count("strong") > 0
+
+
+def test_get_robust_loss_is_the_overridable_step_of_the_robust_stage(blobs):
+    X, y = blobs
+
+    class ZeroLoss(WrongEventClassifier):
+        def get_robust_loss(self, logits_weak, logits_strong, y_true, *weights):
+            if not hasattr(self, "start_"):
+                self.start_ = copy.deepcopy(self.module_.state_dict())
+            self.calls_ = getattr(self, "calls_", 0) + 1
+            assert all(weight.shape == y_true.shape for weight in weights)
+            return 0 * logits_weak.sum()
+
+    clf = ZeroLoss(random_state=0, **FAST).fit(X, y)
+    assert clf.calls_ == clf.robust_epochs_ * 4  # 60 rows in batches of 16
+    # With a zero loss only AdamW's weight decay (1e-2 * lr per step) moves the weights.
+    for name, weight in clf.module_.state_dict().items():
+        torch.testing.assert_close(weight, clf.start_[name], rtol=0.01, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------
