@@ -23,11 +23,12 @@ class TabularViews:
     weak_noise : float, default=0.1
         Standard deviation of the weak view's noise, in units of each
         feature's standard deviation.
-    strong_noise : float, default=0.3
+    strong_noise : float, default=0.2
         Standard deviation of the strong view's noise, in the same units.
-    corruption : float in [0, 1], default=0.25
+    corruption : float in [0, 1], default=0.1
         Fraction of a row's features the strong view replaces with values
-        from other rows.
+        from other rows. Larger fractions hurt data with few informative
+        features (UCI letter has 16): see ``benchmarks/bench_defaults.py``.
 
     Attributes
     ----------
@@ -45,7 +46,7 @@ class TabularViews:
     torch.Size([50, 4])
     """
 
-    def __init__(self, weak_noise=0.1, strong_noise=0.3, corruption=0.25):
+    def __init__(self, weak_noise=0.1, strong_noise=0.2, corruption=0.1):
         self.weak_noise = weak_noise
         self.strong_noise = strong_noise
         self.corruption = corruption

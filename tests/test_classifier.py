@@ -213,22 +213,27 @@ def test_fitted_diagnostics_and_history(fitted_digits):
     assert clf.prediction_changes_.shape == (clf.warmup_epochs_ - 1,)
     assert 1 <= clf.base_epoch_ <= clf.warmup_epochs_
     assert clf.base_epoch_ == select_base_epoch(clf.prediction_changes_)
-    assert len(clf.class_mixtures_) == 10
-    assert all(isinstance(m, BetaMixture) for m in clf.class_mixtures_)
+    assert clf.class_mixtures_ is None and isinstance(clf.mixture_, BetaMixture)
+    np.testing.assert_allclose(
+        clf.sample_cleanliness_, clf.mixture_.predict_proba(clf.wrong_events_)[:, 0], atol=1e-6
+    )  # looked up in a float32 table
     stages = clf.history[:, "stage"]
     assert stages == [1] * clf.warmup_epochs_ + [2] * clf.robust_epochs_
     assert clf.history[1 : clf.warmup_epochs_, "prediction_change"] == list(clf.prediction_changes_)
     assert clf.device_ == "cpu" and clf.device == "auto"
 
 
-def test_global_mixture_option(noisy_digits):
+def test_per_class_mixture_option(noisy_digits):
     X_train, y_noisy, noise_mask, *_ = noisy_digits
-    clf = WrongEventClassifier(mixture="global", max_epochs=12, lr=3e-3, random_state=0)
+    clf = WrongEventClassifier(mixture="per_class", max_epochs=12, random_state=0)
     clf.fit(X_train, y_noisy)
-    assert clf.class_mixtures_ is None
-    np.testing.assert_allclose(
-        clf.sample_cleanliness_, clf.mixture_.predict_proba(clf.wrong_events_)[:, 0], rtol=1e-6
-    )
+    assert len(clf.class_mixtures_) == 10
+    assert all(isinstance(m, BetaMixture) for m in clf.class_mixtures_)
+    codes = np.searchsorted(clf.classes_, y_noisy)
+    for code, mixture in enumerate(clf.class_mixtures_):
+        rows = codes == code
+        expected = mixture.predict_proba(clf.wrong_events_[rows])[:, 0]
+        np.testing.assert_allclose(clf.sample_cleanliness_[rows], expected, atol=1e-6)
     assert roc_auc_score(noise_mask, 1 - clf.sample_cleanliness_) > 0.9
 
 
