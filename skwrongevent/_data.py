@@ -7,7 +7,7 @@ import torch
 from scipy import sparse
 from skorch.helper import SliceDataset
 
-# Rows read from a dataset to size the default network and fit tabular views.
+# Rows of a dataset read to fit views that need statistics (TabularViews).
 SAMPLE_ROWS = 1024
 
 
