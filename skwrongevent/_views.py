@@ -128,13 +128,10 @@ class ImageViews:
     The weak view flips each image horizontally with probability 0.5 (when
     ``flip``), reflect-pads it by ``pad_fraction`` of its side and crops it
     back at a random offset. The strong view is a fresh weak view followed
-    by ``n_operations`` operations drawn from a pool (brightness, contrast,
-    sharpness, posterize, solarize, autocontrast, equalize, rotate, shear,
-    translate), and a cutout square of ``cutout`` of the side. Each
-    operation is drawn once per batch and applied to each image with
-    probability 0.5 at the image's own random magnitude: computing one
-    operation per batch instead of every operation for every image keeps
-    the strong view cheap.
+    by ``n_operations`` operations drawn per image from a pool (brightness,
+    contrast, sharpness, posterize, solarize, autocontrast, equalize,
+    rotate, shear, translate), each applied with probability 0.5 at a
+    random magnitude, and a cutout square of ``cutout`` of the side.
 
     Images may be in any value range (raw pixels or standardised): the
     strong view's operations work on each image rescaled to [0, 1] by its
@@ -151,7 +148,7 @@ class ImageViews:
     pad_fraction : float in [0, 0.5), default=0.125
         Padding, as a fraction of the image side, of the random crop.
     n_operations : int, default=2
-        Operations the strong view draws (per batch) from the pool.
+        Operations the strong view draws per image from the pool.
     cutout : float in [0, 1], default=0.15
         Side of the strong view's grey square, as a fraction of the image
         side; 0 turns cutout off.
@@ -237,11 +234,13 @@ class ImageViews:
         unit = (view - low) / span
         names = list(OPERATIONS)
         for _ in range(self.n_operations):
-            # The operation is drawn per batch on the CPU (no device sync, one operation to
-            # compute instead of all ten); whether it applies, and how strongly, per image.
-            operation = OPERATIONS[names[int(torch.randint(len(names), ()))]]
-            applied = torch.rand(len(unit), 1, 1, 1, device=unit.device) < 0.5
-            unit = torch.where(applied, operation(unit), unit)
+            chosen = torch.randint(len(names), (len(unit),), device=unit.device)
+            chosen = torch.where(torch.rand(len(unit), device=unit.device) < 0.5, chosen, -1)
+            augmented = unit
+            for code, name in enumerate(names):
+                selected = (chosen == code)[:, None, None, None]
+                augmented = torch.where(selected, OPERATIONS[name](unit), augmented)
+            unit = augmented
         side = round(self.cutout * min(unit.shape[-2:]))
         if side:
             unit = cutout(unit, side)
