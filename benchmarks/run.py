@@ -506,7 +506,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the cheap cases; under 10 minutes")
     parser.add_argument("--ablations", action="store_true", help="run the ablations instead")
-    parser.add_argument("--cases", nargs="*", help="only these cases")
+    parser.add_argument(
+        "--cases", nargs="*", help="only these cases; the others keep their last results"
+    )
     parser.add_argument("--methods", nargs="*", default=METHODS, choices=METHODS)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
@@ -517,14 +519,20 @@ def main():
     lines = [f"Made by `{command}` on device {DEVICE}.", ""]
     if args.ablations:
         records = ablations(args.cases, args.quick)
-        lines += ablation_table(records)
     else:
         records, curves = benchmark(args.cases, args.quick, args.methods)
         add_time_ratios(records)
+    path = RESULTS / f"{stem}.json"
+    if args.cases and path.exists():  # --cases re-runs those cases and keeps the others
+        previous = json.loads(path.read_text())
+        records = [r for r in previous if r["case"] not in args.cases] + records
+    path.write_text(json.dumps(records, indent=1))
+    if args.ablations:
+        lines += ablation_table(records)
+    else:
         lines += ["### Headline", ""] + headline_table(records) + [""]
         lines += results_table(records) + ["### Targets", ""] + target_lines(records)
-        plot(records, curves, stem)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(records, indent=1))
+        plot(records, curves, stem)  # precision-recall curves of this invocation's cases
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
