@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+from skorch import NeuralNetClassifier
 
 from skwrongevent import ImageViews, WrongEventClassifier, inject_label_noise
 
@@ -52,14 +53,32 @@ class CNN(torch.nn.Module):
         return self.layers(x)
 
 
-@pytest.mark.parametrize("kind", ["symmetric", "pair"])
-def test_mnist_cnn_with_40_percent_noise(mnist, kind):
+def plain_accuracy(X_train, y_train, X_test, y_test):
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(
+        CNN,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=3e-3,
+        max_epochs=15,
+        batch_size=128,
+        iterator_train__shuffle=True,
+        train_split=None,
+        verbose=0,
+    )
+    return net.fit(X_train, y_train).score(X_test, y_test)
+
+
+# Pair noise at 40% leaves each class only 60:40 against its neighbour: less is expected, but
+# still more than from the same CNN trained plainly.
+@pytest.mark.parametrize("kind, min_auroc", [("symmetric", 0.95), ("pair", 0.8)])
+def test_mnist_cnn_with_40_percent_noise(mnist, kind, min_auroc):
     X_train, y_train, X_test, y_test = mnist
     y_noisy, is_wrong = inject_label_noise(y_train, 0.4, kind=kind, random_state=0)
     clf = WrongEventClassifier(CNN, max_epochs=15, views=ImageViews(flip=False), random_state=0)
     clf.fit(X_train, y_noisy)
-    assert roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_) > 0.95
-    assert clf.score(X_test, y_test) > 0.9  # trained on 60% right labels
+    assert roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_) > min_auroc
+    assert clf.score(X_test, y_test) > plain_accuracy(X_train, y_noisy, X_test, y_test) + 0.03
 
 
 @pytest.mark.cuda
