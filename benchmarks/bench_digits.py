@@ -19,14 +19,12 @@ import argparse
 import time
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
-from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
 
 from skwrongevent import MLP, WrongEventClassifier, inject_label_noise
@@ -35,13 +33,7 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def load(noise_rate, seed):
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, random_state=0, stratify=y
-    )
-    scaler = StandardScaler().fit(X_train)
-    X_train = scaler.transform(X_train).astype(np.float32)
-    X_test = scaler.transform(X_test).astype(np.float32)
+    X_train, y_train, X_test, y_test = datasets.digits()
     y_noisy, is_wrong = inject_label_noise(y_train, noise_rate, random_state=seed)
     return X_train, y_train, y_noisy, is_wrong, X_test, y_test
 

@@ -14,8 +14,8 @@ reported without a target.
 
 Commands::
 
-    python benchmarks/bench_images.py --case mnist   # about 4 minutes on 2 CPU cores
-    python benchmarks/bench_images.py --case cifar   # about 8 minutes on 2 CPU cores
+    python benchmarks/bench_images.py --case mnist   # about 1.5 minutes on 2 CPU cores
+    python benchmarks/bench_images.py --case cifar   # about 7 minutes on 2 CPU cores
 
 Writes ``benchmarks/results/<case>.md``; prints the same table. Uses CUDA
 when present (``--device``); throughput is training images per second.

@@ -32,10 +32,10 @@ views against none.
 
 Commands (2 CPU cores)::
 
-    python benchmarks/run.py --quick               # about 8 minutes
-    python benchmarks/run.py                       # about 50 minutes
-    python benchmarks/run.py --ablations --quick   # about 3 minutes
-    python benchmarks/run.py --ablations           # about 15 minutes
+    python benchmarks/run.py --quick               # about 3 minutes
+    python benchmarks/run.py                       # about 20 minutes
+    python benchmarks/run.py --ablations --quick   # under a minute
+    python benchmarks/run.py --ablations           # about 7 minutes
 
 Writes ``benchmarks/results/benchmark[_quick].md`` (or ``ablations``), a JSON
 file of every measurement and PNG plots; prints the tables.
@@ -315,8 +315,6 @@ def ablations(case_names, quick):
         if name not in chosen or (case_names and name not in case_names):
             continue
         X_train, y_train, X_test, y_test = case.load()
-        if quick and case.images:
-            continue
         warm_up(case, X_train, y_train)
         for seed in range(chosen[name]):
             y_noisy, is_wrong = noisy_labels(y_train, "symmetric 40%", X_train, seed)

@@ -516,7 +516,7 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
             self._train_robustly(iterators, datasets, **fit_params)
         else:
             self.module_.load_state_dict(self.base_state_)
-        self._set_row_statistics(y)
+        self._set_row_statistics()
         del self.tracker_, self.base_state_
         return self
 
@@ -527,6 +527,7 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
         self.robust_epochs_ = self.max_epochs - self.warmup_epochs_
 
     def _start_tracking(self, X, codes):
+        self._given_codes_ = codes
         self.tracker_ = WrongEventTracker(codes, device=self.device)
         self.views_ = self._make_views(X)
         self.prediction_changes_ = np.zeros(0, dtype=np.int64)
@@ -611,7 +612,7 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
     def _fit_mixtures(self, refit):
         """Fit (or warm-start refit) the mixture(s) and tabulate their weights."""
         counts = self.tracker_.wrong.cpu().numpy()
-        codes = self.tracker_.labels.cpu().numpy()
+        codes = self._given_codes_
         n_iter = REFIT_EM_ITERATIONS[self.mixture] if refit else INITIAL_EM_ITERATIONS
         with warnings.catch_warnings():
             if refit:
@@ -640,8 +641,8 @@ class WrongEventClassifier(LabelIssuesMixin, NeuralNetClassifier):
             mixtures.append(mixture.set_params(max_iter=iterations).fit(class_counts))
         return mixtures
 
-    def _set_row_statistics(self, codes):
-        self._given_codes_ = codes
+    def _set_row_statistics(self):
+        codes = self._given_codes_
         self._last_predictions_ = self.tracker_.last_prediction.cpu().numpy()
         counts = self.tracker_.wrong.cpu().numpy().astype(np.int64)
         table = self.tracker_.table.cpu().numpy()
