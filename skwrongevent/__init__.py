@@ -5,9 +5,11 @@ skorch: count each training row's wrong events, model the counts with a
 beta mixture, and train with a per-row, dynamically weighted loss.
 """
 
+from ._base import NetClassifier
 from ._classifier import WrongEventClassifier
 from ._cleaner import WrongEventCleaner, find_label_issues
-from ._mixture import BetaMixture
+from ._ido import WrongEventTracker, robust_loss, select_base_epoch
+from ._mixture import BetaMixture, WrongEventVerdict
 from ._modules import MLP
 from ._noise import inject_label_noise
 from ._plotting import WrongEventDisplay
@@ -19,10 +21,15 @@ __all__ = [
     "MLP",
     "BetaMixture",
     "ImageViews",
+    "NetClassifier",
     "TabularViews",
     "WrongEventClassifier",
     "WrongEventCleaner",
     "WrongEventDisplay",
+    "WrongEventTracker",
+    "WrongEventVerdict",
     "find_label_issues",
     "inject_label_noise",
+    "robust_loss",
+    "select_base_epoch",
 ]

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._classifier import WrongEventClassifier
 from ._report import LabelIssuesMixin, rank_label_issues
@@ -60,6 +60,10 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         Difficulty of each row inside the clean component.
     wrong_events_ : ndarray of shape (n_samples,)
         Wrong-event counts.
+    given_labels_ : ndarray of shape (n_samples,)
+        Each row's label as given.
+    predicted_labels_ : ndarray of shape (n_samples,)
+        The classifier's prediction for each row in its last training pass.
     sampling_strategy_ : dict
         Rows kept per class, as imbalanced-learn samplers report it.
     n_features_in_ : int
@@ -148,9 +152,11 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         self.wrong_events_ = self.classifier_.wrong_events_
         self.sample_cleanliness_ = self.classifier_.sample_cleanliness_
         self.sample_difficulty_ = self.classifier_.sample_difficulty_
+        self.given_labels_ = self.classifier_.given_labels_
+        self.predicted_labels_ = self.classifier_.predicted_labels_
         self.noise_mask_ = self._judge_rows()
         self.sample_indices_ = np.flatnonzero(~self.noise_mask_)
-        kept_labels = self.classifier_._row_labels()[0][self.sample_indices_]
+        kept_labels = self.given_labels_[self.sample_indices_]
         classes, counts = np.unique(kept_labels, return_counts=True)
         self.sampling_strategy_ = dict(zip(classes.tolist(), counts.tolist(), strict=True))
         return self
@@ -183,10 +189,6 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         """
         self.fit(X, y)
         return _safe_indexing(X, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
-
-    def _row_labels(self):
-        check_is_fitted(self, "classifier_")
-        return self.classifier_._row_labels()
 
 
 def _labels_from_target(y):

@@ -1,14 +1,24 @@
-"""The input forms the classifier accepts: arrays, dicts of arrays and torch datasets."""
+"""The one place that turns every accepted form of ``X`` into what skorch trains on.
 
+Accepted: arrays and tensors of any rank, scipy sparse matrices, pandas
+frames, dicts of arrays (passed to ``forward`` as keyword arguments), torch
+``Dataset``s and skorch ``SliceDataset``s. Training and prediction go
+through the same checks.
+"""
+
+from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
 import torch
 from scipy import sparse
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d, validate_data
 from skorch.helper import SliceDataset
 
-# Rows of a dataset read to fit views that need statistics (TabularViews).
-SAMPLE_ROWS = 1024
+# Rows read to fit what needs statistics of the inputs (views, input scaling):
+# a bounded sample, so nothing copies a large training set.
+SAMPLE_ROWS = 2048
 
 
 def is_dataset(X):
@@ -28,11 +38,99 @@ def on_host(X):
     return X
 
 
-def dataset_inputs(X):
-    """An indexable whose item ``i`` is the input of row ``i`` of a dataset."""
-    if isinstance(X, SliceDataset):
-        return X  # already yields the inputs alone
-    return _FirstItems(X)
+def check_training_data(estimator, X, y):
+    """Validate training data.
+
+    Returns
+    -------
+    X : ndarray, sparse matrix, dict of ndarrays or Dataset
+        What skorch's ``get_dataset`` takes; float arrays become float32.
+    y : ndarray of shape (n_rows,)
+        The labels as given (any type).
+    """
+    if is_dataset(X):
+        y = dataset_labels(X, y)
+        _forget_feature_info(estimator)
+    elif y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+    elif is_dict(X):
+        X = check_dict(X)
+        _forget_feature_info(estimator)
+    else:
+        X, y = validate_data(
+            estimator,
+            on_host(X),
+            on_host(y),
+            accept_sparse="csr",
+            dtype=np.float32,
+            allow_nd=True,
+            reset=True,
+        )
+        X = _as_sparse_matrix(X)
+    y = column_or_1d(on_host(y), warn=True)
+    if len(y) != n_rows(X):
+        raise ValueError(f"X has {n_rows(X)} rows but y has {len(y)} labels.")
+    check_classification_targets(y)
+    return X, y
+
+
+def check_prediction_data(estimator, X):
+    """Validate prediction input against what the estimator was fitted on."""
+    if is_dataset(X):
+        return X
+    if is_dict(X):
+        return check_dict(X)
+    X = on_host(X)
+    # Compare the number of axes before validate_data, which only looks at the second axis.
+    shape = getattr(estimator, "input_shape_", None)
+    dimensions = getattr(X, "ndim", 0)
+    if shape and dimensions > 1 and dimensions != len(shape) + 1:
+        raise ValueError(
+            f"X has rows of shape {X.shape[1:]}, but the classifier was fitted on rows "
+            f"of shape {shape}."
+        )
+    return _as_sparse_matrix(
+        validate_data(
+            estimator, X, accept_sparse="csr", dtype=np.float32, allow_nd=True, reset=False
+        )
+    )
+
+
+def _as_sparse_matrix(X):
+    # skorch's Dataset densifies one row at a time, which needs a sparse matrix (a row
+    # of a sparse array is 1-D).
+    return sparse.csr_matrix(X) if sparse.issparse(X) else X
+
+
+def _forget_feature_info(estimator):
+    for name in ("n_features_in_", "feature_names_in_"):
+        estimator.__dict__.pop(name, None)
+
+
+def check_dict(X):
+    """Check a dict of arrays (skorch passes it to ``forward`` as keyword arguments).
+
+    Floating-point arrays become float32 and must be finite; other dtypes
+    (token ids, masks) are kept.
+    """
+    if not X:
+        raise ValueError("X is an empty dict.")
+    checked = {}
+    for key, value in X.items():
+        value = np.asarray(on_host(value))
+        if value.ndim == 0:
+            raise ValueError(f"X[{key!r}] is a scalar; every value must have one row per sample.")
+        if np.issubdtype(value.dtype, np.floating):
+            value = value.astype(np.float32)
+            if not np.isfinite(value).all():
+                raise ValueError(f"X[{key!r}] contains NaN or infinity.")
+        checked[key] = value
+    lengths = {key: len(value) for key, value in checked.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"The arrays in X have different numbers of rows: {lengths}.")
+    return checked
 
 
 def dataset_labels(X, y):
@@ -62,47 +160,78 @@ def dataset_labels(X, y):
         ) from error
 
 
-def validate_dict(X):
-    """Check a dict of arrays (skorch passes it to ``forward`` as keyword arguments).
-
-    Floating-point arrays become float32 and must be finite; other dtypes
-    (token ids, masks) are kept.
-    """
-    if not X:
-        raise ValueError("X is an empty dict.")
-    checked = {}
-    for key, value in X.items():
-        value = np.asarray(on_host(value))
-        if value.ndim == 0:
-            raise ValueError(f"X[{key!r}] is a scalar; every value must have one row per sample.")
-        if np.issubdtype(value.dtype, np.floating):
-            value = value.astype(np.float32)
-            if not np.isfinite(value).all():
-                raise ValueError(f"X[{key!r}] contains NaN or infinity.")
-        checked[key] = value
-    lengths = {key: len(value) for key, value in checked.items()}
-    if len(set(lengths.values())) != 1:
-        raise ValueError(f"The arrays in X have different numbers of rows: {lengths}.")
-    return checked
+def n_rows(X):
+    """Number of rows of validated input."""
+    if is_dict(X):
+        return len(next(iter(X.values())))
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
-def row_shape(inputs):
-    """Shape of one row's input, or None for dict inputs."""
-    if isinstance(inputs, _DictRows):
+def row_shape(X):
+    """Shape of one row's input, or None for dict input."""
+    if is_dict(X):
         return None
-    if isinstance(inputs, np.ndarray):
-        return inputs.shape[1:]
-    return tuple(np.shape(on_host(inputs[0])))
+    if hasattr(X, "shape"):
+        return tuple(X.shape[1:])
+    return tuple(np.shape(on_host(_item_input(X, 0))))
 
 
-def sample_rows(inputs):
-    """Up to ``SAMPLE_ROWS`` rows as one array (a dict of arrays for dict input), to fit views."""
-    if isinstance(inputs, np.ndarray):
-        return inputs
-    if isinstance(inputs, _DictRows):
-        return inputs.arrays
-    count = min(len(inputs), SAMPLE_ROWS)
-    return np.stack([np.asarray(on_host(inputs[i]), dtype=np.float32) for i in range(count)])
+def _item_input(dataset, index):
+    if isinstance(dataset, SliceDataset):
+        return dataset[index]
+    item = dataset[index]
+    return item[0] if isinstance(item, (tuple, list)) else item
+
+
+def sample_rows(X, labels, random_state):
+    """A random sample of at most ``SAMPLE_ROWS`` rows and their labels, as dense arrays.
+
+    Dict input gives a dict of arrays. Used to fit views and input scaling
+    without copying the whole training set.
+    """
+    count = n_rows(X)
+    rows = np.sort(random_state.permutation(count)[:SAMPLE_ROWS])
+    if is_dict(X):
+        return {key: value[rows] for key, value in X.items()}, labels[rows]
+    if sparse.issparse(X):
+        return X[rows].toarray(), labels[rows]
+    if hasattr(X, "shape"):
+        return np.asarray(X[rows], dtype=np.float32), labels[rows]
+    inputs = [np.asarray(on_host(_item_input(X, i)), dtype=np.float32) for i in rows]
+    return np.stack(inputs), labels[rows]
+
+
+class RowRecorder:
+    """A batch sampler that remembers which rows each batch holds.
+
+    Wraps the batch sampler of the training ``DataLoader``. The loader asks
+    it for index lists in the main process, also when worker processes load
+    the items, and hands out batches in the same order, so the first list
+    not yet consumed always belongs to the next batch. This lets training
+    steps know each row's identity while batches stay ``(X, y)``.
+
+    Parameters
+    ----------
+    batch_sampler : iterable of lists of int
+        The batch sampler to wrap.
+    """
+
+    def __init__(self, batch_sampler):
+        self.batch_sampler = batch_sampler
+        self.pending = deque()
+
+    def __iter__(self):
+        self.pending.clear()  # a new epoch: batches of an abandoned one are gone
+        for indices in self.batch_sampler:
+            self.pending.append(indices)
+            yield indices
+
+    def __len__(self):
+        return len(self.batch_sampler)
+
+    def pop(self):
+        """Row indices of the next batch to be trained on."""
+        return self.pending.popleft()
 
 
 def to_device(batch, device):
@@ -117,49 +246,3 @@ def concat(first, second):
     if isinstance(first, Mapping):
         return {key: torch.cat([first[key], second[key]]) for key in first}
     return torch.cat([first, second])
-
-
-class _FirstItems:
-    """Item ``i`` of a dataset of (input, label) pairs without its label."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        item = self.dataset[index]
-        return item[0] if isinstance(item, (tuple, list)) else item
-
-
-class _DictRows:
-    """Row ``i`` of a dict of arrays as a dict."""
-
-    def __init__(self, arrays):
-        self.arrays = arrays
-
-    def __len__(self):
-        return len(next(iter(self.arrays.values())))
-
-    def __getitem__(self, index):
-        return {key: value[index] for key, value in self.arrays.items()}
-
-
-class Rows(torch.utils.data.Dataset):
-    """Each training row as (input, label code, position), so counts go to the right row."""
-
-    def __init__(self, inputs, codes):
-        self.inputs = inputs
-        self.codes = codes
-
-    def __len__(self):
-        return len(self.codes)
-
-    def __getitem__(self, index):
-        return self.inputs[index], self.codes[index], index
-
-
-def dict_rows(X):
-    """Validated dict input as an indexable of per-row dicts."""
-    return _DictRows(validate_dict(X))

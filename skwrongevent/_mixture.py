@@ -1,14 +1,15 @@
-"""Two-component beta mixture on wrong-event counts."""
+"""The beta mixture on wrong-event counts, and the verdict policy built on it."""
 
 import warnings
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 EPS = 1e-6
 CLEAN, NOISY = 0, 1
+MIN_CLASS_ROWS = 10
 
 
 class BetaMixture(BaseEstimator):
@@ -17,8 +18,21 @@ class BetaMixture(BaseEstimator):
     Counts are scaled into ``(0, 1)`` by the minimum and maximum seen at
     fit time. Component 0 ("clean") starts with its mass near 0 and
     component 1 ("noisy") near 1. The M-step is the weighted method of
-    moments of the IDO paper, with the clamps that keep the clean
-    component decreasing and the noisy one increasing.
+    moments of the IDO paper, with its clamps that keep the clean density
+    decreasing at 1 and the noisy one increasing at 0.
+
+    Two guarantees hold for any histogram, where the paper's EM has none:
+
+    - **Ordered components**: after every M-step the clean component takes
+      the smaller ``alpha`` and the larger ``beta`` of the two. Their
+      likelihood ratio is then monotone, so the clean posterior never rises
+      with the count: a row is never judged noisier than a row with more
+      wrong events. On well-separated histograms this never binds.
+    - **Posteriors sum to 1**: they are normalised in log space, so they stay
+      exact where both densities underflow.
+
+    EM runs on the distinct counts weighted by how often each occurs, so a
+    fit costs the same for a thousand rows or a million.
 
     Parameters
     ----------
@@ -26,8 +40,7 @@ class BetaMixture(BaseEstimator):
         Number of EM iterations each call to :meth:`fit` runs.
     warm_start : bool, default=False
         When True and already fitted, :meth:`fit` continues from the
-        current parameters instead of the initial ones. Used for the cheap
-        refits after each robust-training epoch.
+        current parameters instead of the initial ones.
 
     Attributes
     ----------
@@ -49,14 +62,7 @@ class BetaMixture(BaseEstimator):
 
     See Also
     --------
-    WrongEventClassifier : fits one mixture per class on its wrong-event
-        counts.
-
-    Notes
-    -----
-    All arithmetic follows ``METHOD.md`` section 2: likelihoods are floored
-    at ``1e-6``, posteriors divide by ``sum + 1e-6``, and queries outside
-    the fitted range are clipped into ``[1e-6, 1 - 1e-6]``.
+    WrongEventClassifier : fits the mixture to its wrong-event counts.
 
     References
     ----------
@@ -93,10 +99,10 @@ class BetaMixture(BaseEstimator):
         """
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 0:
             raise ValueError(f"max_iter must be a non-negative int, got {self.max_iter!r}.")
-        counts = _as_counts(counts)
-        self.min_count_ = float(counts.min())
-        self.max_count_ = float(counts.max())
-        self.degenerate_ = self.max_count_ == self.min_count_
+        values, multiplicity = np.unique(_as_counts(counts), return_counts=True)
+        self.min_count_ = float(values[0])
+        self.max_count_ = float(values[-1])
+        self.degenerate_ = values.size == 1
         if not (self.warm_start and hasattr(self, "weights_")):
             self.alphas_ = np.array([1.0, 2.0])
             self.betas_ = np.array([2.0, 1.0])
@@ -104,15 +110,15 @@ class BetaMixture(BaseEstimator):
             self.n_iter_ = 0
         if self.degenerate_:
             warnings.warn(
-                f"All {counts.size} counts equal {self.min_count_:g}: no evidence of label "
+                f"All {multiplicity[0]} counts equal {self.min_count_:g}: no evidence of label "
                 "noise, every row is treated as clean.",
                 UserWarning,
                 stacklevel=2,
             )
             return self
-        x = self._scale(counts)
+        x = self._scale(values)
         for _ in range(self.max_iter):
-            self._m_step(x, self._e_step(x))
+            self._m_step(x, multiplicity[:, None] * self._e_step(x))
         self.n_iter_ += self.max_iter
         return self
 
@@ -120,12 +126,10 @@ class BetaMixture(BaseEstimator):
         x = (counts - self.min_count_) / (self.max_count_ - self.min_count_)
         return np.clip(x * (1 - 2 * EPS) + EPS, EPS, 1 - EPS)
 
-    def _likelihoods(self, x):
-        pdf = stats.beta.pdf(x[:, None], self.alphas_, self.betas_)
-        return np.maximum(self.weights_ * pdf, EPS)
-
     def _e_step(self, x):
-        likelihoods = self._likelihoods(x)
+        # The paper's responsibilities, floors included: they steady EM on sparse histograms.
+        pdf = stats.beta.pdf(x[:, None], self.alphas_, self.betas_)
+        likelihoods = np.maximum(self.weights_ * pdf, EPS)
         return likelihoods / (likelihoods.sum(axis=1, keepdims=True) + EPS)
 
     def _m_step(self, x, responsibilities):
@@ -141,7 +145,14 @@ class BetaMixture(BaseEstimator):
             if k == NOISY and alpha < 1.02:
                 alpha = 1.1
             self.alphas_[k], self.betas_[k] = alpha, beta
+        self.alphas_.sort()
+        self.betas_[::-1].sort()
         self.weights_ = responsibilities.sum(axis=0) / responsibilities.sum()
+
+    def _log_joint(self, counts):
+        x = self._scale(_as_counts(counts))
+        with np.errstate(divide="ignore"):
+            return np.log(self.weights_) + stats.beta.logpdf(x[:, None], self.alphas_, self.betas_)
 
     def predict_proba(self, counts):
         """Posterior probability of each component for counts.
@@ -154,16 +165,36 @@ class BetaMixture(BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_rows, 2)
-            Column 0 is the clean posterior, column 1 the noisy one. For a
-            degenerate fit the clean posterior is 1 everywhere.
+            Column 0 is the clean posterior, column 1 the noisy one; each
+            row sums to 1. For a degenerate fit the clean posterior is 1.
         """
         check_is_fitted(self, "weights_")
-        counts = _as_counts(counts)
         if self.degenerate_:
-            return np.column_stack([np.ones(counts.size), np.zeros(counts.size)])
-        x = self._scale(counts)
-        pdf = self.weights_ * stats.beta.pdf(x[:, None], self.alphas_, self.betas_)
-        return pdf / (pdf.sum(axis=1, keepdims=True) + EPS)
+            size = _as_counts(counts).size
+            return np.column_stack([np.ones(size), np.zeros(size)])
+        log_joint = self._log_joint(counts)
+        return np.exp(log_joint - special.logsumexp(log_joint, axis=1, keepdims=True))
+
+    def density(self, counts):
+        """Each component's weighted density, per unit of count.
+
+        Parameters
+        ----------
+        counts : array-like of shape (n_points,)
+            Where to evaluate, in counts.
+
+        Returns
+        -------
+        density : ndarray of shape (n_points, 2)
+            ``pi_k`` times component ``k``'s density; multiply by the
+            number of rows to draw it over a histogram of counts with bins
+            of width 1. Zero for a degenerate fit.
+        """
+        check_is_fitted(self, "weights_")
+        if self.degenerate_:
+            return np.zeros((_as_counts(counts).size, 2))
+        span = (self.max_count_ - self.min_count_) / (1 - 2 * EPS)
+        return np.exp(self._log_joint(counts)) / span
 
     def cdf(self, counts):
         """Cumulative distribution function of each component at counts.
@@ -186,6 +217,140 @@ class BetaMixture(BaseEstimator):
         if self.degenerate_:
             return np.zeros((counts.size, 2))
         return stats.beta.cdf(self._scale(counts)[:, None], self.alphas_, self.betas_)
+
+
+class WrongEventVerdict:
+    """Judge every row from its wrong-event count and given label.
+
+    Owns the mixture policy: one mixture for all rows (``"global"``) or one
+    per given class (``"per_class"``, where a class with fewer than 10 rows
+    or all-equal counts uses the global one). Every call to :meth:`fit` is a
+    fresh 20-iteration fit on the current counts, so the verdict is a
+    function of the counts alone and never drifts from one refit to the
+    next.
+
+    A verdict is also a claim about the data, and two claims are
+    implausible under label noise of any kind below 50%: that most of a
+    class's labels are wrong, and that a class is less than half as large as
+    labelled (the rows it keeps are those judged clean, plus the flagged rows
+    of other classes that the network predicts as it). Either most likely
+    means the network has not learned the class yet (it is hard, rare, or
+    training was short), and flagging its rows would train the class away.
+    The verdict on such a class is withheld: its rows count as clean, so it
+    trains as in plain training, and ``withheld_classes_`` names it.
+
+    Parameters
+    ----------
+    kind : {"global", "per_class"}, default="global"
+        Mixture policy.
+    n_classes : int, default=2
+        Number of classes (label codes are ``0 .. n_classes - 1``).
+    max_count : int, default=1
+        Largest count to tabulate.
+
+    Attributes
+    ----------
+    mixture_ : BetaMixture
+        Mixture of all rows' counts.
+    class_mixtures_ : list of BetaMixture or None
+        With ``kind="per_class"``, the mixture each class used.
+    table_ : ndarray of shape (n_classes, max_count + 1, 4)
+        ``p_0, p_1, F_0, F_1`` of each class at each count.
+    withheld_classes_ : ndarray of int
+        Codes of the classes whose verdict was withheld.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skwrongevent import WrongEventVerdict
+    >>> counts = np.r_[np.zeros(40), np.full(10, 9), np.full(50, 9)]
+    >>> codes = np.r_[np.zeros(50, int), np.ones(50, int)]
+    >>> predicted = np.zeros(100, int)  # the network has not learned class 1
+    >>> verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes, predicted)
+    >>> verdict.withheld_classes_.tolist()
+    [1]
+    >>> verdict.cleanliness(counts, codes).reshape(2, 50).mean(axis=1).round(1)
+    array([0.8, 1. ])
+    """
+
+    def __init__(self, kind="global", n_classes=2, max_count=1):
+        self.kind = kind
+        self.n_classes = n_classes
+        self.max_count = max_count
+
+    def fit(self, counts, codes, predicted=None):
+        """Fit the mixture(s) and tabulate the verdict.
+
+        Parameters
+        ----------
+        counts : array-like of shape (n_rows,)
+            Wrong-event counts.
+        codes : array-like of shape (n_rows,)
+            Given labels as class codes.
+        predicted : array-like of shape (n_rows,) or None, default=None
+            The network's latest prediction of each row (-1 where there is
+            none yet); None counts no flagged row towards another class.
+
+        Returns
+        -------
+        self : WrongEventVerdict
+        """
+        counts = np.asarray(counts)
+        codes = np.asarray(codes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the caller reports degenerate fits
+            self.mixture_ = BetaMixture().fit(counts)
+            self.class_mixtures_ = self._fit_class_mixtures(counts, codes)
+        mixtures = self.class_mixtures_ or [self.mixture_] * self.n_classes
+        grid = np.arange(self.max_count + 1)
+        tables = {}
+        for mixture in mixtures:
+            if id(mixture) not in tables:
+                tables[id(mixture)] = np.hstack([mixture.predict_proba(grid), mixture.cdf(grid)])
+        table = np.stack([tables[id(mixture)] for mixture in mixtures])
+        flagged = table[codes, np.minimum(counts, self.max_count).astype(int), CLEAN] < 0.5
+        labelled = np.bincount(codes, minlength=self.n_classes)
+        kept = np.bincount(codes[~flagged], minlength=self.n_classes)
+        implied = kept.copy()
+        if predicted is not None:
+            moved = np.asarray(predicted)[flagged]
+            implied += np.bincount(moved[moved >= 0], minlength=self.n_classes)
+        self.withheld_classes_ = np.flatnonzero(
+            (kept < 0.5 * labelled) | (implied < 0.5 * labelled)
+        )
+        table[self.withheld_classes_, :, CLEAN] = 1.0
+        table[self.withheld_classes_, :, NOISY] = 0.0
+        self.table_ = table
+        return self
+
+    def _fit_class_mixtures(self, counts, codes):
+        if self.kind == "global":
+            return None
+        mixtures = []
+        for code in range(self.n_classes):
+            class_counts = counts[codes == code]
+            if class_counts.size < MIN_CLASS_ROWS or np.ptp(class_counts) == 0:
+                mixtures.append(self.mixture_)
+            else:
+                mixtures.append(BetaMixture().fit(class_counts))
+        return mixtures
+
+    def _lookup(self, counts, codes, column):
+        counts = np.minimum(np.asarray(counts), self.max_count).astype(int)
+        return self.table_[np.asarray(codes), counts, column]
+
+    def cleanliness(self, counts, codes):
+        """Clean posterior ``p_0`` of rows with these counts and given labels."""
+        return self._lookup(counts, codes, CLEAN)
+
+    def difficulty(self, counts, codes):
+        """``F_0``: where each row sits inside its clean component, in [0, 1]."""
+        return self._lookup(counts, codes, 2)
+
+    @property
+    def degenerate_(self):
+        """Whether all counts were equal, so that nothing can be judged."""
+        return self.mixture_.degenerate_
 
 
 def _as_counts(counts):

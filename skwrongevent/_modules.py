@@ -1,13 +1,16 @@
 """The default network for tabular data."""
 
+import torch
 from torch import nn
 
 
 class MLP(nn.Module):
-    """A multi-layer perceptron that returns logits.
+    """A multi-layer perceptron that standardises its input and returns logits.
 
-    ``WrongEventClassifier`` builds it when ``module=None``, with
-    ``n_features`` and ``n_classes`` taken from the training data; set the
+    ``NetClassifier`` and ``WrongEventClassifier`` build it when
+    ``module=None``, with ``n_features`` and ``n_classes`` taken from the
+    training data, and set its input scaling from the training rows, so
+    features on any scale train as well as standardised ones. Set the
     other arguments through ``module__hidden_units`` and ``module__dropout``.
 
     Parameters
@@ -20,6 +23,13 @@ class MLP(nn.Module):
         Width of each hidden layer.
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
+
+    Attributes
+    ----------
+    input_mean : torch.Tensor of shape (n_features,)
+        Subtracted from every input (a buffer, saved with the weights).
+    input_scale : torch.Tensor of shape (n_features,)
+        Divides every centred input (a buffer, saved with the weights).
 
     Examples
     --------
@@ -39,6 +49,27 @@ class MLP(nn.Module):
             width = units
         layers.append(nn.Linear(width, n_classes))
         self.layers = nn.Sequential(*layers)
+        self.register_buffer("input_mean", torch.zeros(n_features))
+        self.register_buffer("input_scale", torch.ones(n_features))
+
+    def set_input_scaling(self, X):
+        """Standardise inputs with the mean and spread of the rows ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (a sample is enough).
+
+        Returns
+        -------
+        self : MLP
+        """
+        X = torch.as_tensor(X, dtype=torch.float32)
+        scale = X.std(dim=0, correction=0)
+        with torch.no_grad():
+            self.input_mean.copy_(X.mean(dim=0))
+            self.input_scale.copy_(torch.where(scale > 0, scale, torch.ones_like(scale)))
+        return self
 
     def forward(self, X):
-        return self.layers(X)
+        return self.layers((X - self.input_mean) / self.input_scale)

@@ -1,7 +1,6 @@
 """WrongEventDisplay: a picture of the wrong events and the mixture's verdict."""
 
 import numpy as np
-from scipy import stats
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -169,11 +168,9 @@ class WrongEventDisplay:
         if mixture.degenerate_:
             return
         grid = np.linspace(mixture.min_count_, mixture.max_count_, 400)
-        span = mixture.max_count_ - mixture.min_count_
-        x = mixture._scale(grid)
+        density = mixture.density(grid) * counts.size
         for k, (name, style) in enumerate((("clean", "--"), ("noisy", ":"))):
-            density = mixture.weights_[k] * stats.beta.pdf(x, mixture.alphas_[k], mixture.betas_[k])
-            ax.plot(grid, density * counts.size / span, "k" + style, label=f"{name} component")
+            ax.plot(grid, density[:, k], "k" + style, label=f"{name} component")
         noisy = mixture.predict_proba(grid)[:, 1] > 0.5
         if noisy.any():
             decision = grid[np.argmax(noisy)]

@@ -47,13 +47,12 @@ class LabelIssuesMixin:
         """
         import pandas as pd
 
-        given, predicted = self._row_labels()
         return pd.DataFrame(
             {
                 "is_label_issue": self.noise_mask_,
                 "label_quality": self.sample_cleanliness_,
-                "given_label": given,
-                "predicted_label": predicted,
+                "given_label": self.given_labels_,
+                "predicted_label": self.predicted_labels_,
                 "wrong_events": self.wrong_events_,
                 "difficulty": self.sample_difficulty_,
             }

@@ -6,12 +6,16 @@ import numbers
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.base import BaseEstimator
 
 
-class TabularViews:
+class TabularViews(BaseEstimator):
     """Weak and strong views of tabular rows.
 
-    The weak view adds small Gaussian noise scaled by each feature's spread.
+    The weak view adds small Gaussian noise scaled by each feature's spread
+    within a class (the spread around each row's class mean, when
+    :meth:`fit` is given labels), so that a view moves a row by a fraction
+    of its own class's extent whatever the features' units.
     The strong view adds larger noise and replaces a random fraction of each
     row's features with the same features of other rows in the batch
     (SCARF-style corruption). Both run batched on the batch's device and
@@ -25,16 +29,17 @@ class TabularViews:
         feature's standard deviation.
     strong_noise : float, default=0.2
         Standard deviation of the strong view's noise, in the same units.
-    corruption : float in [0, 1], default=0.1
+    corruption : float in [0, 1], default=0.0
         Fraction of a row's features the strong view replaces with values
-        from other rows. Larger fractions hurt data with few informative
-        features (UCI letter has 16): see ``benchmarks/bench_defaults.py``.
+        from other rows of the batch, whatever their class. Off by default:
+        swapped-in features carry rows of rare classes and rows near sharp
+        boundaries into other classes.
 
     Attributes
     ----------
     scale_ : torch.Tensor of shape (n_features,)
-        Per-feature standard deviation of the data passed to :meth:`fit`
-        (1 where a feature is constant).
+        Per-feature standard deviation of the rows passed to :meth:`fit`
+        around their class means (1 where a feature is constant).
 
     Examples
     --------
@@ -46,24 +51,21 @@ class TabularViews:
     torch.Size([50, 4])
     """
 
-    def __init__(self, weak_noise=0.1, strong_noise=0.2, corruption=0.1):
+    def __init__(self, weak_noise=0.1, strong_noise=0.2, corruption=0.0):
         self.weak_noise = weak_noise
         self.strong_noise = strong_noise
         self.corruption = corruption
 
-    def __repr__(self):
-        return (
-            f"TabularViews(weak_noise={self.weak_noise}, strong_noise={self.strong_noise}, "
-            f"corruption={self.corruption})"
-        )
-
-    def fit(self, X):
-        """Measure each feature's spread on the training rows.
+    def fit(self, X, y=None):
+        """Measure each feature's spread on (a sample of) the training rows.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training rows.
+        y : array-like of shape (n_samples,) or None, default=None
+            Their labels; when given, spreads are measured around each
+            class's mean.
 
         Returns
         -------
@@ -79,6 +81,10 @@ class TabularViews:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise ValueError(f"TabularViews needs 2-D input, got shape {X.shape}.")
+        if y is not None:
+            _, codes = np.unique(np.asarray(y), return_inverse=True)
+            means = np.stack([X[codes == c].mean(axis=0) for c in range(codes.max() + 1)])
+            X = X - means[codes]
         scale = X.std(axis=0)
         self.scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
         return self
@@ -122,11 +128,12 @@ class TabularViews:
         return torch.where(replace, batch.gather(0, donors), noisy)
 
 
-class ImageViews:
+class ImageViews(BaseEstimator):
     """Weak and strong views of image batches, in plain torch.
 
     The weak view flips each image horizontally with probability 0.5 (when
-    ``flip``), reflect-pads it by ``pad_fraction`` of its side and crops it
+    ``flip``; off by default, since a mirrored digit or letter is another
+    symbol), reflect-pads it by ``pad_fraction`` of its side and crops it
     back at a random offset. The strong view is a fresh weak view followed
     by ``n_operations`` operations drawn per image from a pool (brightness,
     contrast, sharpness, posterize, solarize, autocontrast, equalize,
@@ -142,9 +149,9 @@ class ImageViews:
 
     Parameters
     ----------
-    flip : bool, default=True
-        Flip images horizontally at random. Turn off where a mirror image
-        means something else (digits, text).
+    flip : bool, default=False
+        Flip images horizontally at random. Turn on for photographs, where
+        a mirror image shows the same class.
     pad_fraction : float in [0, 0.5), default=0.125
         Padding, as a fraction of the image side, of the random crop.
     n_operations : int, default=2
@@ -163,24 +170,18 @@ class ImageViews:
     (torch.Size([8, 3, 32, 32]), torch.float32)
     """
 
-    def __init__(self, flip=True, pad_fraction=0.125, n_operations=2, cutout=0.15):
+    def __init__(self, flip=False, pad_fraction=0.125, n_operations=2, cutout=0.15):
         self.flip = flip
         self.pad_fraction = pad_fraction
         self.n_operations = n_operations
         self.cutout = cutout
 
-    def __repr__(self):
-        return (
-            f"ImageViews(flip={self.flip}, pad_fraction={self.pad_fraction}, "
-            f"n_operations={self.n_operations}, cutout={self.cutout})"
-        )
-
-    def fit(self, X=None):
+    def fit(self, X=None, y=None):
         """Check the parameters; images need no statistics.
 
         Parameters
         ----------
-        X : ignored
+        X, y : ignored
             Present for the views protocol.
 
         Returns

@@ -13,14 +13,14 @@ from skorch.callbacks import Callback
 from skorch.dataset import Dataset, ValidSplit
 from skorch.helper import predefined_split
 
-from skwrongevent import WrongEventClassifier
-from skwrongevent._classifier import (
+from skwrongevent import (
+    BetaMixture,
+    WrongEventClassifier,
     WrongEventTracker,
-    mixture_table,
+    WrongEventVerdict,
     robust_loss,
     select_base_epoch,
 )
-from skwrongevent._mixture import BetaMixture
 
 # The blobs carry clean labels: with so few epochs the per-class mixture flags many clean rows
 # (see test_common.py), so the fast setting uses the global one.
@@ -33,7 +33,7 @@ FAST = dict(max_epochs=20, warmup_fraction=0.5, lr=1e-2, batch_size=16, mixture=
 
 
 def test_tracker_counts_wrong_events_and_changes_on_scripted_predictions():
-    tracker = WrongEventTracker([0, 1, 1, 0], device="cpu")
+    tracker = WrongEventTracker(torch.tensor([0, 1, 1, 0]))
     # Epoch 1, two batches in shuffled order: rows 2, 0 then rows 3, 1.
     tracker.record_warmup(torch.tensor([1, 0]), torch.tensor([2, 0]))
     tracker.record_warmup(torch.tensor([0, 0]), torch.tensor([3, 1]))
@@ -45,18 +45,18 @@ def test_tracker_counts_wrong_events_and_changes_on_scripted_predictions():
     assert tracker.pop_prediction_changes() == 2  # rows 1 and 2 changed
 
 
-def test_tracker_robust_counts_both_views_before_looking_up_weights():
+def test_tracker_robust_counts_both_views_and_looks_up_weights_at_the_counts():
     labels = torch.tensor([0, 1, 1])
-    tracker = WrongEventTracker(labels, device="cpu")
+    tracker = WrongEventTracker(labels)
     # Table value at (class, count) = 10 * class + count, for every column.
     grid = torch.arange(6, dtype=torch.float32)
     tracker.table = torch.stack([grid, grid + 10]).unsqueeze(-1).repeat(1, 1, 4)
-    weak, strong = torch.tensor([1, 1, 0]), torch.tensor([1, 0, 0])
-    clean, *_ = tracker.record_robust(weak, strong, torch.arange(3))
+    tracker.record_robust(torch.tensor([1, 1, 0]), torch.tensor([1, 0, 0]), torch.arange(3))
     assert tracker.wrong.tolist() == [2, 1, 2]
-    assert clean.tolist() == [2, 11, 12]  # looked up at the updated counts
+    clean, *_ = tracker.weights(torch.arange(3))
+    assert clean.tolist() == [2, 11, 12]
     tracker.wrong[:] = 9  # counts beyond the table are clamped to its last column
-    clean, *_ = tracker.record_robust(labels, labels, torch.arange(3))
+    clean, *_ = tracker.weights(torch.arange(3))
     assert clean.tolist() == [5, 15, 15]
 
 
@@ -67,24 +67,13 @@ def test_tracker_robust_counts_both_views_before_looking_up_weights():
         ([50], 2),
         ([50, 40, 30], 4),  # decreasing to the end: last epoch
         ([50, 40, 45, 20], 3),  # first local minimum, not the global one
-        ([50, 50, 10], 2),  # equal is not a decrease
-        ([50, 60, 10], 2),
+        ([50, 50, 10], 4),  # a first rise (or plateau) is read from its peak
+        ([50, 60, 10], 4),
+        ([50, 60, 70], 4),  # rising to the end: last epoch
     ],
 )
 def test_select_base_epoch_on_scripted_curves(curve, epoch):
     assert select_base_epoch(curve) == epoch
-
-
-class ScriptedChanges(Callback):
-    """Replace the tracker's change count with a scripted curve, epoch by epoch."""
-
-    def __init__(self, curve):
-        self.curve = curve
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training and net.stage_ == 1:
-            epoch = len(net.history)
-            net.tracker_.changes.fill_(self.curve[epoch - 1])
 
 
 def test_base_model_is_a_deep_copy_of_the_chosen_epoch(blobs):
@@ -93,31 +82,29 @@ def test_base_model_is_a_deep_copy_of_the_chosen_epoch(blobs):
 
     class Snapshot(Callback):
         def on_epoch_end(self, net, **kwargs):
-            if net.stage_ == 1:
+            if net.history[-1, "stage"] == 1:
                 snapshots.append({k: v.clone() for k, v in net.module_.state_dict().items()})
 
-    curve = [60, 30, 20, 25, 10, 5]
-    clf = WrongEventClassifier(
-        max_epochs=8,
-        warmup_fraction=0.75,
-        lr=1e-2,
-        random_state=0,
-        callbacks=[ScriptedChanges(curve), Snapshot()],
-    )
-    starts = []
-    train_robustly = clf._train_robustly
+    class BaseAtThree(WrongEventClassifier):
+        def select_base_epoch(self, prediction_changes):
+            self.curves_ = getattr(self, "curves_", []) + [list(prediction_changes)]
+            return min(len(prediction_changes) + 1, 3)
 
-    def record_start(*args, **kwargs):
-        starts.append({k: v.clone() for k, v in clf.base_state_.items()})
-        return train_robustly(*args, **kwargs)
+        def get_robust_loss(self, logits_weak, *args, **kwargs):
+            if not hasattr(self, "start_"):  # before the robust stage's first step
+                self.start_ = {k: v.clone() for k, v in self.module_.state_dict().items()}
+            return super().get_robust_loss(logits_weak, *args, **kwargs)
 
-    clf._train_robustly = record_start
-    clf.fit(X, y)
+    clf = BaseAtThree(
+        max_epochs=8, warmup_fraction=0.75, lr=1e-2, random_state=0, callbacks=[Snapshot()]
+    ).fit(X, y)
     assert clf.base_epoch_ == 3
-    np.testing.assert_array_equal(clf.prediction_changes_, curve[1:])
-    for name, tensor in starts[0].items():
+    assert [len(curve) for curve in clf.curves_] == list(range(6))
+    np.testing.assert_array_equal(clf.prediction_changes_, clf.curves_[-1])
+    for name, tensor in clf.start_.items():
         torch.testing.assert_close(tensor, snapshots[2][name])  # epoch 3, not later
-        assert not torch.equal(tensor, snapshots[-1][name])
+    weight = "layers.0.weight"  # trained, unlike the input-scaling buffers
+    assert not torch.equal(clf.start_[weight], snapshots[-1][weight])
 
 
 # ---------------------------------------------------------------------------
@@ -171,14 +158,20 @@ def test_mixture_weights_get_no_gradient():
     assert all(w.grad is None for w in weights)
 
 
-def test_mixture_table_shape_and_values():
+def test_verdict_table_holds_the_mixture_posteriors_and_cdfs():
     counts = np.r_[np.zeros(30), np.full(10, 6), [1, 2]]
-    mixture = BetaMixture().fit(counts)
-    table = mixture_table([mixture, mixture], max_count=8)
-    assert table.shape == (2, 9, 4)
+    codes = np.arange(counts.size) % 2
+    verdict = WrongEventVerdict(n_classes=2, max_count=8).fit(counts, codes)
+    assert verdict.table_.shape == (2, 9, 4)
     grid = np.arange(9)
-    np.testing.assert_allclose(table[1, :, :2], mixture.predict_proba(grid), rtol=1e-6)
-    np.testing.assert_allclose(table[0, :, 2:], mixture.cdf(grid), rtol=1e-6, atol=1e-7)
+    for code in (0, 1):
+        np.testing.assert_allclose(
+            verdict.table_[code, :, :2], verdict.mixture_.predict_proba(grid)
+        )
+        np.testing.assert_allclose(verdict.table_[code, :, 2:], verdict.mixture_.cdf(grid))
+    np.testing.assert_allclose(
+        verdict.cleanliness(counts, codes), verdict.mixture_.predict_proba(counts)[:, 0]
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -220,7 +213,7 @@ def test_fitted_diagnostics_and_history(fitted_digits):
     stages = clf.history[:, "stage"]
     assert stages == [1] * clf.warmup_epochs_ + [2] * clf.robust_epochs_
     assert clf.history[1 : clf.warmup_epochs_, "prediction_change"] == list(clf.prediction_changes_)
-    assert clf.device_ == "cpu" and clf.device == "auto"
+    assert clf.device == "cpu" and clf.get_params()["device"] == "auto"
 
 
 def test_per_class_mixture_option(noisy_digits):
@@ -272,7 +265,7 @@ def test_get_robust_loss_is_the_overridable_step_of_the_robust_stage(blobs):
     X, y = blobs
 
     class ZeroLoss(WrongEventClassifier):
-        def get_robust_loss(self, logits_weak, logits_strong, y_true, *weights):
+        def get_robust_loss(self, logits_weak, logits_strong, y_true, *weights, sample_weight=None):
             if not hasattr(self, "start_"):
                 self.start_ = copy.deepcopy(self.module_.state_dict())
             self.calls_ = getattr(self, "calls_", 0) + 1
@@ -327,7 +320,7 @@ def test_pickle_round_trip(blobs):
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(restored.sample_cleanliness_, clf.sample_cleanliness_)
-    assert restored.device == "auto"
+    assert restored.get_params()["device"] == "auto" and restored.device == "cpu"
 
 
 def test_pipeline_grid_search_and_cross_val_score(blobs):
@@ -410,7 +403,7 @@ def test_bad_training_input(blobs, change, message):
     [
         ({"warmup_fraction": 0}, "warmup_fraction"),
         ({"warmup_fraction": 1.5}, "warmup_fraction"),
-        ({"max_epochs": 0}, "max_epochs"),
+        ({"max_epochs": -1}, "max_epochs"),
         ({"mixture": "local"}, "mixture"),
         ({"views": "images"}, "views"),
         ({"views": (len,)}, "views"),

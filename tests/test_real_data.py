@@ -89,6 +89,6 @@ def test_mnist_cnn_on_the_gpu_matches_the_cpu_quality(mnist):
         CNN, max_epochs=15, views=ImageViews(flip=False), random_state=0, mixed_precision=True
     )
     clf.fit(X_train, y_noisy)
-    assert clf.device_ == "cuda"
+    assert clf.device == "cuda"
     assert roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_) > 0.95
     assert clf.score(X_test, y_test) > 0.9

@@ -1,0 +1,633 @@
+"""NetClassifier: skorch's NeuralNetClassifier with scikit-learn's manners."""
+
+import copy
+from contextlib import contextmanager
+from numbers import Integral
+from types import MappingProxyType
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import _check_sample_weight
+from skorch import NeuralNetClassifier
+from skorch.dataset import unpack_data
+from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
+
+from ._data import (
+    RowRecorder,
+    check_prediction_data,
+    check_training_data,
+    n_rows,
+    on_host,
+    row_shape,
+    sample_rows,
+)
+from ._modules import MLP
+
+
+class FitContext:
+    """Scratch state of one ``fit``: the rows of the batch in hand, their labels and weights.
+
+    Lives only while ``fit`` runs, as ``net._fit_context``.
+
+    Parameters
+    ----------
+    X : validated training input
+    codes : ndarray of shape (n_rows,)
+        Each row's given label as an index into ``classes_``.
+    weights : ndarray of shape (n_rows,) or None
+        Per-row loss weights with mean 1, or None for equal weights.
+    device : str or torch.device
+        Where labels and weights live.
+    random_state : RandomState
+        Draws the rows sampled for input statistics.
+    """
+
+    def __init__(self, X, codes, weights, device, random_state):
+        self.X = X
+        self.codes = torch.as_tensor(codes, dtype=torch.int64).to(device)
+        self.weights = None if weights is None else torch.as_tensor(weights).float().to(device)
+        self.random_state = random_state
+        self.recorder = None
+        self.rows = None
+        self.fresh_step = False
+
+    def sample(self):
+        """A bounded random sample of the training rows and their label codes."""
+        return sample_rows(self.X, self.codes.cpu().numpy(), self.random_state)
+
+    def start_step(self):
+        """Take the row indices of the batch an optimizer step is about to train on."""
+        self.rows = torch.as_tensor(self.recorder.pop()).to(self.codes.device, non_blocking=True)
+        self.fresh_step = True
+
+    def batch_codes(self):
+        return self.codes[self.rows]
+
+    def batch_weights(self):
+        return None if self.weights is None else self.weights[self.rows]
+
+
+_UNINITIALIZED = {"history_": None, "initialized_": False, "virtual_params_": MappingProxyType({})}
+
+
+class NetClassifier(NeuralNetClassifier):
+    """skorch's ``NeuralNetClassifier`` with scikit-learn's manners.
+
+    Trains exactly as skorch does (its epoch loop, callbacks, history,
+    ``module__*``/``optimizer__*`` routing, checkpoints), and adds what a
+    scikit-learn user expects: labels of any type encoded into
+    ``classes_`` and decoded by ``predict``; input validated (NaN, shapes,
+    one class); ``sample_weight`` and ``class_weight``; ``random_state``
+    for reproducible CPU fits; ``device="auto"``; a default network for
+    rows of features; training batches shuffled by default; batch losses
+    read from the GPU once per epoch; and a clear error when the loss
+    stops being finite. A fit that fails leaves the estimator as it was.
+
+    It is the plain-training counterpart of :class:`WrongEventClassifier`,
+    which adds the label-noise method on top.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+        The network; it must return one logit per class. ``None`` builds
+        an :class:`MLP` sized from the data, which standardises its inputs.
+        A module instance is copied, never trained in place.
+    criterion : torch criterion class, default=torch.nn.CrossEntropyLoss
+        Loss on logits and label codes.
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+    lr : float, default=3e-3
+    max_epochs : int, default=40
+        Epochs to train; 0 initialises the network and sets ``classes_``.
+    batch_size : int, default=128
+        Rows per batch. Training batches are drawn in a new random order
+        every epoch unless ``iterator_train__shuffle=False`` or a
+        ``iterator_train__sampler`` or ``iterator_train__batch_sampler``
+        is given.
+    train_split : None or callable, default=None
+        skorch's validation split. Every row is trained on, so a split
+        must keep all training rows, such as
+        ``skorch.helper.predefined_split(valid_dataset)``.
+    device : str, torch.device or None, default="auto"
+        ``"auto"`` picks CUDA when available, else the CPU; ``get_params``
+        still reports ``"auto"``.
+    classes : array-like or None, default=None
+        All class labels, in the order of the module's outputs; ``None``
+        takes the sorted labels found in ``y``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of each class's rows in the loss, as in scikit-learn.
+    mixed_precision : bool, default=False
+        Run forward passes under ``torch.autocast`` in bfloat16 (losses in
+        float32). Faster on recent GPUs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and dropout inside a fork of
+        torch's generators, leaving the global ones untouched.
+    verbose : int, default=0
+        skorch's verbosity: 1 prints a table per epoch.
+    **kwargs
+        Any other skorch parameter (``callbacks``, ``dataset``,
+        ``iterator_train__*``, ``module__*``, ``optimizer__*``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features, for array input.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` had string column names.
+    input_shape_ : tuple or None
+        Shape of one row's input; None for dict input.
+    module_, criterion_, optimizer_, history_
+        As in skorch.
+
+    See Also
+    --------
+    WrongEventClassifier : adds robustness to wrong labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skwrongevent import NetClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = NetClassifier(max_epochs=20, lr=1e-2, random_state=0).fit(X, y)
+    >>> float(clf.score(X, y)) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "mixed_precision": ["boolean"],
+        "random_state": ["random_state"],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=3e-3,
+        max_epochs=40,
+        batch_size=128,
+        train_split=None,
+        device="auto",
+        classes=None,
+        class_weight=None,
+        mixed_precision=False,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            verbose=verbose,
+            classes=classes,
+            **kwargs,
+        )
+        self.class_weight = class_weight
+        self.mixed_precision = mixed_precision
+        self.random_state = random_state
+        for name in _UNINITIALIZED:
+            del self.__dict__[name]
+        self.__dict__["_constructed"] = True
+
+    def __getattr__(self, name):
+        # skorch's __init__ sets the state in _UNINITIALIZED, and its __setattr__ tells
+        # construction apart by that state's absence. Here __init__ stores parameters only,
+        # and the state reads as its initial value until initialize() sets it.
+        if name in _UNINITIALIZED and self.__dict__.get("_constructed"):
+            return _UNINITIALIZED[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # ------------------------------------------------------------------
+    # Parameters, device and seeding
+    # ------------------------------------------------------------------
+
+    @property
+    def device(self):
+        """The device torch sees: ``"auto"`` resolved to CUDA when available, else the CPU."""
+        requested = self.__dict__.get("device")
+        if isinstance(requested, str) and requested == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return requested
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__.get("device")  # as given, "auto" included
+        return params
+
+    def _get_param_names(self):
+        # skorch lists every attribute without a trailing underscore, which would
+        # expose private bookkeeping (``_params_to_validate``) as parameters.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    def _check_params(self):
+        params = self.get_params(deep=False)
+        constraints = self._parameter_constraints
+        validate_parameter_constraints(
+            constraints, {key: params[key] for key in constraints}, type(self).__name__
+        )
+
+    @contextmanager
+    def _seeded(self):
+        """Seed torch inside a fork of its generators, leaving the caller's intact."""
+        if self.random_state is None:
+            yield
+            return
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        on_cuda = str(self.device).startswith("cuda")
+        with torch.random.fork_rng(devices=[torch.cuda.current_device()] if on_cuda else []):
+            torch.manual_seed(seed)
+            yield
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        if requested == "auto":
+            state["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+        super().__setstate__(state)
+        if requested == "auto":
+            self.__dict__["device"] = "auto"
+
+    @property
+    def partial_fit(self):
+        raise AttributeError(
+            f"{type(self).__name__} has no partial_fit: it encodes labels and weights rows "
+            "over the whole training set, so call fit on all rows (warm_start=True continues "
+            "from the current weights)."
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
+        return tags
+
+    # ------------------------------------------------------------------
+    # Labels
+    # ------------------------------------------------------------------
+
+    @property
+    def classes_(self):
+        if "classes_" in self.__dict__:
+            return self.__dict__["classes_"]
+        if self.classes is not None:
+            return np.asarray(self.classes)
+        raise AttributeError(
+            f"{type(self).__name__} has no classes_ yet: fit it, or pass classes=."
+        )
+
+    @classes_.setter
+    def classes_(self, value):
+        self.__dict__["classes_"] = value
+
+    def _encode_labels(self, y):
+        """Set ``classes_`` and return each label's index in it."""
+        if self.classes is None:
+            classes = np.unique(y)
+        else:
+            classes = np.asarray(self.classes)
+            if len(np.unique(classes)) != len(classes):
+                raise ValueError(f"classes={classes.tolist()} contains duplicates.")
+            unseen = np.setdiff1d(y, classes)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that are not in classes="
+                    f"{classes.tolist()}."
+                )
+        if np.unique(y).size < 2:
+            raise ValueError(
+                f"y contains one class only ({y[0]!r}): a classifier needs at least two classes."
+            )
+        self.classes_ = classes
+        return self._codes_of(y)
+
+    def _codes_of(self, y):
+        """Each label's index in ``classes_`` (which may be in any order)."""
+        sorter = np.argsort(self.classes_, kind="stable")
+        return sorter[np.searchsorted(self.classes_, y, sorter=sorter)].astype(np.int64)
+
+    def _row_weights(self, codes, sample_weight):
+        """Per-row loss weights with mean 1, or None when all rows weigh the same."""
+        if sample_weight is None and self.class_weight is None:
+            return None
+        weights = _check_sample_weight(
+            sample_weight, codes, dtype=np.float64, ensure_non_negative=True
+        )
+        if self.class_weight is not None:
+            present = np.unique(codes)
+            per_class = np.ones(len(self.classes_))
+            if self.class_weight == "balanced":
+                per_class[present] = compute_class_weight("balanced", classes=present, y=codes)
+            else:
+                for label, weight in self.class_weight.items():
+                    per_class[self._codes_of([label])[0]] = weight
+            weights = weights * per_class[codes]
+        if weights.sum() <= 0:
+            raise ValueError("sample_weight and class_weight give every row weight 0.")
+        return weights / weights.mean()
+
+    # ------------------------------------------------------------------
+    # Initialisation
+    # ------------------------------------------------------------------
+
+    def initialize(self):
+        with self._seeded():
+            return super().initialize()
+
+    def initialize_module(self):
+        if self.module is None:
+            self.module_ = self._default_module()
+            return self
+        super().initialize_module()
+        if self.module_ is self.module:  # never train the caller's instance in place
+            self.module_ = copy.deepcopy(self.module)
+        return self
+
+    def _default_module(self):
+        params = self.get_params_for("module")
+        shape = self.__dict__.get("input_shape_")
+        if "n_features" not in params:
+            if shape is None or len(shape) != 1:
+                raise ValueError(
+                    "module=None builds an MLP for rows of features: fit on a 2-D X first, or "
+                    f"pass module__n_features (each input here has shape {shape}); for other "
+                    "input, such as images, pass your own module."
+                )
+            params["n_features"] = shape[0]
+        if "n_classes" not in params:
+            try:
+                params["n_classes"] = len(self.classes_)
+            except AttributeError:
+                raise ValueError(
+                    "module=None builds an MLP with one output per class: pass classes= or "
+                    "module__n_classes to initialize before fit."
+                ) from None
+        module = MLP(**params)
+        context = getattr(self, "_fit_context", None)
+        if context is not None:
+            module.set_input_scaling(context.sample()[0].reshape(-1, params["n_features"]))
+        return module
+
+    def check_data(self, X, y):
+        pass  # fit has validated X and y; skorch's check would read a dataset whole
+
+    # ------------------------------------------------------------------
+    # fit
+    # ------------------------------------------------------------------
+
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor, dict of arrays or torch Dataset
+            Training data: an array or tensor of shape (n_samples, ...),
+            such as rows of features or images (n_samples, channels,
+            height, width); a scipy sparse matrix; a dict of arrays, passed
+            to the module's ``forward`` as keyword arguments; or a torch
+            ``Dataset`` of (input, label) pairs or a skorch
+            ``SliceDataset``, read batch by batch.
+        y : array-like of shape (n_samples,) or None, default=None
+            Labels of any type. ``None`` only for a ``Dataset``, whose
+            ``targets`` or ``y`` attribute or items' labels are then used.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each row's loss (rescaled to mean 1).
+        **fit_params : dict
+            Passed to the module's ``forward``, as in skorch.
+
+        Returns
+        -------
+        self
+            The fitted classifier.
+        """
+        self._check_params()
+        before = dict(self.__dict__)
+        try:
+            X, labels = check_training_data(self, X, y)
+            codes = self._encode_labels(labels)
+            self.input_shape_ = row_shape(X)
+            with self._seeded():
+                self._fit_context = self._make_fit_context(
+                    X, codes, self._row_weights(codes, sample_weight)
+                )
+                if not self.warm_start or not self.initialized_:
+                    self.initialize()
+                self.notify("on_train_begin", X=X, y=labels)
+                try:
+                    if self.max_epochs:
+                        self.fit_loop(X, labels, **fit_params)
+                except KeyboardInterrupt:
+                    pass  # as in skorch: Ctrl-C or a callback stopped training
+                self._finish_fit()
+                self.notify("on_train_end", X=X, y=labels)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        finally:
+            self.__dict__.pop("_fit_context", None)
+        return self
+
+    def _make_fit_context(self, X, codes, weights, context_class=FitContext):
+        """The per-fit scratch state; subclasses pass a richer ``context_class``."""
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        return context_class(X, codes, weights, self.device, np.random.RandomState(seed))
+
+    def _finish_fit(self):
+        """Hook run after training, also when a callback or Ctrl-C stopped it."""
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if len(dataset_train) != n_rows(X):
+            raise ValueError(
+                f"train_split kept {len(dataset_train)} of {n_rows(X)} rows for training, but "
+                "every row must be trained on. Use train_split=None, or "
+                "skorch.helper.predefined_split(valid_dataset) for a separate validation set."
+            )
+        return dataset_train, dataset_valid
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        if prefix == "iterator_train" and not {"sampler", "batch_sampler"} & params.keys():
+            params.setdefault("shuffle", True)  # skorch's default is False
+        if prefix in ("iterator_train", "iterator_valid") and str(self.device).startswith("cuda"):
+            params.setdefault("pin_memory", True)
+        return params
+
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator; during ``fit`` the training one also records each batch's rows."""
+        context = getattr(self, "_fit_context", None)
+        if not training or context is None:
+            return super().get_iterator(dataset, training=training)
+        kwargs = self.get_params_for("iterator_train")
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        batch_sampler = kwargs.pop("batch_sampler", None)
+        if batch_sampler is None:
+            sampler = kwargs.pop("sampler", None)
+            if sampler is None:
+                shuffle = kwargs.pop("shuffle", False)
+                sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+            kwargs.pop("shuffle", None)
+            if batch_size == -1:
+                batch_size = len(dataset)
+            batch_sampler = BatchSampler(sampler, batch_size, kwargs.pop("drop_last", False))
+        context.recorder = RowRecorder(batch_sampler)
+        return self.iterator_train(dataset, batch_sampler=context.recorder, **kwargs)
+
+    # ------------------------------------------------------------------
+    # Steps
+    # ------------------------------------------------------------------
+
+    def train_step(self, batch, **fit_params):
+        self._fit_context.start_step()
+        return super().train_step(batch, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, _ = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        self._check_output(y_pred)
+        loss = self.get_loss(y_pred, self._fit_context.batch_codes(), X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _check_output(self, y_pred):
+        n_classes = len(self.classes_)
+        if y_pred.ndim != 2 or y_pred.shape[1] != n_classes:
+            raise ValueError(
+                f"The module returned output of shape {tuple(y_pred.shape)}, but there are "
+                f"{n_classes} classes: it must return logits of shape (batch_size, {n_classes})."
+            )
+
+    def validation_step(self, batch, **fit_params):
+        Xi, yi = unpack_data(batch)
+        return super().validation_step((Xi, self._batch_codes(yi)), **fit_params)
+
+    def _batch_codes(self, y):
+        """A batch's labels as codes (a tensor is kept when the classes are 0, 1, ...)."""
+        classes = self.classes_
+        if isinstance(y, torch.Tensor) and np.array_equal(classes, np.arange(len(classes))):
+            return y.long()
+        return torch.as_tensor(self._codes_of(np.asarray(on_host(y))))
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """skorch's loss; in training, the weighted mean when rows have weights."""
+        context = getattr(self, "_fit_context", None)
+        weights = context.batch_weights() if training and context is not None else None
+        if weights is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        criterion = self.criterion_
+        if getattr(criterion, "reduction", None) != "mean":
+            raise ValueError(
+                "sample_weight and class_weight need a criterion with reduction='mean' (such "
+                f"as torch.nn.CrossEntropyLoss), got {type(criterion).__name__}."
+            )
+        criterion.reduction = "none"
+        try:
+            per_row = super().get_loss(y_pred, y_true, X=X, training=training)
+        finally:
+            criterion.reduction = "mean"
+        return (per_row * weights).mean()
+
+    def infer(self, x, **fit_params):
+        """The module's output for a batch, in float32 (see ``mixed_precision``)."""
+        if not self.mixed_precision:
+            return super().infer(x, **fit_params)
+        with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16):
+            return super().infer(x, **fit_params).float()
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop, reading the batch losses back once per epoch.
+
+        skorch reads each batch's loss with ``.item()``, which waits for the
+        GPU after every batch. Here the history holds the loss tensors until
+        the epoch ends and then gets plain floats, so callbacks that run
+        after the epoch see the usual history.
+
+        Raises
+        ------
+        FloatingPointError
+            When a training loss is NaN or infinite.
+        """
+        if iterator is None:
+            return
+        records, losses = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach().float())
+            self.history.record_batch(prefix + "_loss", losses[-1])
+            self.history.record_batch(prefix + "_batch_size", n_rows(unpack_data(batch)[0]))
+            records.append(self.history[-1]["batches"][-1])
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        values = torch.stack(losses).tolist() if losses else []
+        for record, loss in zip(records, values, strict=True):
+            record[prefix + "_loss"] = loss
+        self.history.record(prefix + "_batch_count", len(records))
+        if training and not np.all(np.isfinite(values)):
+            raise FloatingPointError(
+                f"The training loss became {values[np.argmin(np.isfinite(values))]} in epoch "
+                f"{len(self.history)}: training diverged. Lower lr, check the inputs for "
+                "extreme values, or check that the module returns finite logits."
+            )
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor, dict of arrays or torch Dataset
+            Input rows, in a form ``fit`` accepts (a ``Dataset``'s labels
+            are ignored).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Softmax of the network's logits, columns ordered as ``classes_``.
+        """
+        self.check_is_fitted()
+        return super().predict_proba(check_prediction_data(self, X))
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor, dict of arrays or torch Dataset
+            Input rows, in a form ``fit`` accepts.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``; column indices for an initialized
+            network that was given no ``classes`` (as in skorch).
+        """
+        codes = self.predict_proba(X).argmax(axis=1)
+        try:
+            return self.classes_[codes]
+        except AttributeError:
+            return codes

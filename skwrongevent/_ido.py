@@ -1,0 +1,158 @@
+"""The IDO method's core: wrong-event counting, the base-epoch rule and the robust loss."""
+
+import torch
+import torch.nn.functional as F
+
+
+class WrongEventTracker:
+    """Per-row counters on the training device, updated without host syncs.
+
+    Holds three small integer vectors (count, given label, last prediction),
+    so memory grows with the number of rows only, never with rows times
+    classes.
+
+    Parameters
+    ----------
+    labels : torch.Tensor of shape (n_rows,)
+        Each row's given label as a class code, on the training device.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skwrongevent import WrongEventTracker
+    >>> tracker = WrongEventTracker(torch.tensor([0, 1, 1]))
+    >>> tracker.record_warmup(torch.tensor([0, 0]), rows=torch.tensor([0, 1]))
+    >>> tracker.wrong.tolist(), tracker.pop_prediction_changes()
+    ([0, 1, 0], 2)
+    """
+
+    def __init__(self, labels):
+        self.labels = labels
+        self.wrong = torch.zeros(labels.shape, dtype=torch.int32, device=labels.device)
+        self.last_prediction = torch.full_like(self.wrong, -1)
+        self.changes = torch.zeros((), dtype=torch.int64, device=labels.device)
+        self.table = None
+
+    def record_warmup(self, predicted, rows):
+        """Count the wrong events and prediction changes of one warm-up batch."""
+        self.wrong[rows] += (predicted != self.labels[rows]).int()
+        self._record_changes(predicted, rows)
+
+    def record_robust(self, predicted_weak, predicted_strong, rows):
+        """Count both views' wrong events of one robust-stage batch."""
+        labels = self.labels[rows]
+        self.wrong[rows] += (predicted_weak != labels).int() + (predicted_strong != labels).int()
+        self._record_changes(predicted_weak, rows)
+
+    def _record_changes(self, predicted, rows):
+        self.changes += (predicted != self.last_prediction[rows]).sum()
+        self.last_prediction[rows] = predicted.int()
+
+    def pop_prediction_changes(self):
+        """Rows whose prediction changed since the last call (one host sync)."""
+        changes = int(self.changes)
+        self.changes.zero_()
+        return changes
+
+    def weights(self, rows):
+        """``p_0, p_1, F_0, F_1`` of rows at their current counts, from ``table``."""
+        counts = self.wrong[rows].clamp(max=self.table.shape[1] - 1).long()
+        return self.table[self.labels[rows], counts].unbind(dim=1)
+
+
+def select_base_epoch(prediction_changes):
+    """The warm-up epoch whose weights become the base model.
+
+    The first local minimum of the prediction-change curve: the last epoch
+    of its first strictly decreasing run, or the last epoch if it never
+    stops decreasing. A curve that first rises (the network still leaving
+    its initial, near-constant predictions) is read from its first peak.
+
+    Parameters
+    ----------
+    prediction_changes : array-like of shape (n_epochs - 1,)
+        Rows whose prediction changed at epochs 2, 3, ..., n_epochs.
+
+    Returns
+    -------
+    epoch : int
+        1-based epoch; 1 when there is no curve.
+
+    Examples
+    --------
+    >>> from skwrongevent import select_base_epoch
+    >>> select_base_epoch([90, 40, 30, 35, 20])
+    4
+    >>> select_base_epoch([50, 80, 40, 30, 35])
+    5
+    """
+    changes = list(prediction_changes)
+    start = 0
+    while start + 1 < len(changes) and changes[start + 1] >= changes[start]:
+        start += 1
+    for i in range(start + 1, len(changes)):
+        if changes[i] >= changes[i - 1]:
+            return i + 1
+    return len(changes) + 1
+
+
+def robust_loss(
+    logits_weak,
+    logits_strong,
+    labels,
+    clean,
+    noisy,
+    clean_cdf,
+    noisy_cdf,
+    sample_weight=None,
+):
+    """IDO's per-row loss over a weak and a strong view, averaged over the batch.
+
+    Per row: ``p_0 (CE_weak + CE_strong)`` + ``eps * MSE(z_weak, z_strong)``
+    with ``eps = p_0 F_0 + (1 - p_1)(1 - F_1)``, + ``(1 - p_0) conf H`` where
+    ``H`` is the entropy and ``conf`` the largest probability of the two
+    views' mean prediction. There are no coefficients to tune.
+
+    Parameters
+    ----------
+    logits_weak, logits_strong : torch.Tensor of shape (batch_size, n_classes)
+        Logits of the two views.
+    labels : torch.Tensor of shape (batch_size,)
+        Given labels (class codes).
+    clean, noisy, clean_cdf, noisy_cdf : torch.Tensor of shape (batch_size,)
+        Mixture posteriors ``p_0``, ``p_1`` and CDFs ``F_0``, ``F_1`` of
+        each row; treated as constants.
+    sample_weight : torch.Tensor of shape (batch_size,) or None, default=None
+        Weight of each row's loss.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        The (weighted) mean of the per-row losses.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skwrongevent import robust_loss
+    >>> z = torch.zeros(2, 3)
+    >>> ones, zeros = torch.ones(2), torch.zeros(2)
+    >>> round(float(robust_loss(z, z, torch.tensor([0, 1]), ones, zeros, zeros, zeros)), 4)
+    2.1972
+    """
+    clean, noisy, clean_cdf, noisy_cdf = (
+        weight.detach() for weight in (clean, noisy, clean_cdf, noisy_cdf)
+    )
+    cross_entropy = F.cross_entropy(logits_weak, labels, reduction="none") + F.cross_entropy(
+        logits_strong, labels, reduction="none"
+    )
+    consistency_weight = clean * clean_cdf + (1 - noisy) * (1 - noisy_cdf)
+    consistency = ((logits_weak - logits_strong) ** 2).mean(dim=1)
+    mean_proba = (logits_weak.softmax(dim=1) + logits_strong.softmax(dim=1)) / 2
+    mean_proba = mean_proba.clamp(1e-4, 1 - 1e-4)
+    confidence = mean_proba.max(dim=1).values
+    entropy = -(mean_proba * mean_proba.log()).sum(dim=1)
+    per_row = clean * cross_entropy + consistency_weight * consistency
+    per_row = per_row + (1 - clean) * confidence * entropy
+    if sample_weight is not None:
+        per_row = per_row * sample_weight
+    return per_row.mean()

@@ -1,0 +1,263 @@
+"""skorch workflows, run the way skorch users run them."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from scipy import sparse
+from sklearn.datasets import make_classification
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    EpochScoring,
+    LRScheduler,
+)
+from skorch.dataset import Dataset
+from skorch.exceptions import NotInitializedError
+
+from skwrongevent import NetClassifier, WrongEventClassifier
+
+FAST = dict(max_epochs=6, warmup_fraction=0.5, lr=1e-2, batch_size=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(200, 8, n_informative=5, random_state=0)
+    return X.astype(np.float32), y
+
+
+class Logits(torch.nn.Module):
+    def __init__(self, n_features=8, n_classes=2):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_classes)
+
+    def forward(self, X):
+        return self.linear(X)
+
+
+@pytest.fixture(params=[NetClassifier, WrongEventClassifier])
+def net_class(request):
+    return request.param
+
+
+def make(net_class, **params):
+    settings = dict(FAST)
+    if net_class is NetClassifier:
+        settings.pop("warmup_fraction")
+    return net_class(**{**settings, **params})
+
+
+def test_restore_after_initialize_and_load_params(net_class, data, tmp_path):
+    X, y = data
+    fitted = make(net_class, module=Logits).fit(X, y)
+    fitted.save_params(f_params=tmp_path / "params.pt")
+    for params in ({}, {"classes": [0, 1]}):
+        new = make(net_class, module=Logits, **params).initialize()
+        new.load_params(f_params=tmp_path / "params.pt")
+        np.testing.assert_allclose(new.predict_proba(X), fitted.predict_proba(X), rtol=1e-6)
+        np.testing.assert_array_equal(new.predict(X), fitted.predict(X))
+
+
+def test_default_module_initializes_before_fit_when_sized(net_class, data, tmp_path):
+    X, y = data
+    fitted = make(net_class).fit(X, y)
+    fitted.save_params(f_params=tmp_path / "params.pt")
+    new = make(net_class, module__n_features=8, classes=[0, 1]).initialize()
+    new.load_params(f_params=tmp_path / "params.pt")  # input scaling travels with the weights
+    np.testing.assert_allclose(new.predict_proba(X), fitted.predict_proba(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="module=None builds an MLP"):
+        make(net_class).initialize()
+
+
+def test_unfitted_net_raises_skorchs_not_initialized_error(net_class, data):
+    with pytest.raises(NotInitializedError):
+        make(net_class, module=Logits).predict(data[0])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"module__hidden_units": (8,)},
+        {"criterion__label_smoothing": 0.1},
+        {"lr": 0.05},
+        {"optimizer__weight_decay": 0.0},
+    ],
+)
+def test_set_params_on_a_fitted_net(net_class, data, params):
+    X, y = data
+    net = make(net_class).fit(X, y)
+    net.set_params(**params)
+    assert net.get_params()["device"] == "auto"
+    assert net.fit(X, y).score(X, y) > 0.7
+
+
+def test_batches_are_x_and_y_for_callbacks_and_collate(net_class, data):
+    X, y = data
+    seen = []
+
+    class Unpack(Callback):
+        def on_batch_end(self, net, batch=None, training=False, **kwargs):
+            Xb, yb = batch
+            seen.append((training, len(Xb), len(yb)))
+
+    def collate(items):
+        Xb, yb = zip(*items, strict=True)
+        return torch.as_tensor(np.stack(Xb)), torch.as_tensor(np.stack(yb))
+
+    net = make(
+        net_class,
+        callbacks=[Unpack(), EpochScoring("accuracy", on_train=True, name="train_acc")],
+        iterator_train__collate_fn=collate,
+        train_split=lambda dataset, y=None, **kwargs: (dataset, dataset),
+    ).fit(X, y)
+    assert all(n_X == n_y for _, n_X, n_y in seen)
+    assert {training for training, *_ in seen} == {True, False}
+    assert 0.5 < net.history[-1, "train_acc"] <= 1
+
+
+def test_lbfgs_counts_each_row_once_per_step(data):
+    X, y = data
+    net = WrongEventClassifier(
+        Logits,
+        optimizer=torch.optim.LBFGS,
+        lr=0.1,
+        max_epochs=6,
+        warmup_fraction=0.5,
+        batch_size=200,
+        random_state=0,
+    ).fit(X, y)
+    assert net.wrong_events_.max() <= net.warmup_epochs_ + 2 * net.robust_epochs_
+
+
+def test_early_stopping_ends_fit_with_a_usable_fitted_net(data):
+    X, y = data
+    net = WrongEventClassifier(
+        max_epochs=30,
+        lr=1e-2,
+        random_state=0,
+        callbacks=[EarlyStopping(monitor="train_loss", patience=1, threshold=10.0)],
+    ).fit(X, y)
+    assert len(net.history) < 30
+    assert net.wrong_events_.shape == net.noise_mask_.shape == (200,)
+    assert net.predict(X).shape == (200,)
+
+
+def test_checkpoint_saves_and_restores(data, tmp_path):
+    X, y = data
+    net = WrongEventClassifier(
+        Logits, callbacks=[Checkpoint(monitor=None, dirname=str(tmp_path))], **FAST
+    ).fit(X, y)
+    new = WrongEventClassifier(Logits, classes=[0, 1]).initialize()
+    new.load_params(checkpoint=dict(net.callbacks_)["Checkpoint"])
+    np.testing.assert_allclose(new.predict_proba(X), net.predict_proba(X), rtol=1e-6)
+
+
+def test_dataset_parameter_is_used(net_class, data):
+    X, y = data
+    built = []
+
+    class MyDataset(Dataset):
+        def __init__(self, *args, foo, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(foo)
+
+    make(net_class, dataset=MyDataset, dataset__foo=7).fit(X, y)
+    assert built == [7]
+
+
+def test_datasets_with_three_values_are_rejected(net_class, data):
+    X, y = data
+
+    class Three(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(y)
+
+        def __getitem__(self, index):
+            return X[index], y[index], 0
+
+    with pytest.raises(ValueError, match="returns 3 values"):
+        make(net_class).fit(Three(), y)
+
+
+def test_sparse_input_trains_like_dense(net_class, data):
+    X, y = data
+    dense = make(net_class).fit(X, y)
+    for container in (sparse.csr_matrix, sparse.csr_array):
+        from_sparse = make(net_class).fit(container(X), y)
+        np.testing.assert_allclose(
+            from_sparse.predict_proba(container(X)), dense.predict_proba(X), rtol=1e-4, atol=1e-5
+        )
+
+
+def test_sample_weight_weights_each_row(net_class, data):
+    X, y = data
+    weights = np.where(y == 1, 5.0, 0.2)
+    weighted = make(net_class).fit(X, y, sample_weight=weights)
+    plain = make(net_class).fit(X, y)
+    assert (weighted.predict(X) == 1).mean() > (plain.predict(X) == 1).mean()
+    same = make(net_class).fit(X, y, sample_weight=np.full(len(y), 3.0))  # rescaled to mean 1
+    np.testing.assert_allclose(same.predict_proba(X), plain.predict_proba(X), rtol=1e-4)
+    with pytest.raises(ValueError, match="(?i)negative"):
+        make(net_class).fit(X, y, sample_weight=-weights)
+
+
+def test_class_weight_balanced_helps_the_rare_class(net_class):
+    X, y = make_classification(400, 8, weights=[0.93, 0.07], random_state=0)
+    X = X.astype(np.float32)
+    plain = make(net_class, max_epochs=4).fit(X, y)
+    balanced = make(net_class, max_epochs=4, class_weight="balanced").fit(X, y)
+    assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
+
+
+def test_user_lr_scheduler_runs_through_both_stages(data):
+    X, y = data
+    rates = []
+
+    class Rate(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            rates.append(net.optimizer_.param_groups[0]["lr"])
+
+    WrongEventClassifier(
+        Logits, callbacks=[LRScheduler(policy="StepLR", step_size=1, gamma=0.5), Rate()], **FAST
+    ).fit(X, y)
+    # StepLR steps at the end of each epoch, before Rate reads the rate.
+    np.testing.assert_allclose(rates, [FAST["lr"] * 0.5**epoch for epoch in range(1, 7)])
+
+
+def test_sampler_replaces_shuffling(net_class, data):
+    X, y = data
+    sampler = torch.utils.data.RandomSampler(range(len(y)))
+    net = make(net_class, iterator_train__sampler=sampler).fit(X, y)
+    assert net.score(X, y) > 0.7
+
+
+def test_max_epochs_zero_initializes_and_sets_classes(net_class, data):
+    X, y = data
+    net = make(net_class, max_epochs=0, module=Logits)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.fit(X, np.array(["a", "b"])[y])
+    np.testing.assert_array_equal(net.classes_, ["a", "b"])
+    assert net.predict(X).shape == (200,)
+    if net_class is WrongEventClassifier:  # nothing was counted: no evidence, every row clean
+        assert any("no evidence" in str(warning.message) for warning in caught)
+        assert not net.noise_mask_.any() and net.wrong_events_.sum() == 0
+
+
+def test_metadata_routing_rejects_unrequested_metadata(net_class, data):
+    X, y = data
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(TypeError, match="unexpected argument"):
+            make(net_class, module=Logits).fit(X, y, unknown=1)
+
+
+def test_pickle_keeps_auto_device(net_class, data):
+    X, y = data
+    net = make(net_class).fit(X, y)
+    restored = pickle.loads(pickle.dumps(net))
+    assert restored.get_params()["device"] == "auto"
+    np.testing.assert_array_equal(restored.predict_proba(X), net.predict_proba(X))
