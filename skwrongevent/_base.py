@@ -17,11 +17,12 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
-from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler, Subset
 
 from ._data import (
     RowRecorder,
     check_prediction_data,
+    collate,
     check_training_data,
     n_rows,
     on_host,
@@ -55,6 +56,7 @@ class FitContext:
         self.weights = None if weights is None else torch.as_tensor(weights).float().to(device)
         self.random_state = random_state
         self.recorder = None
+        self.row_map = None
         self.rows = None
         self.fresh_step = False
 
@@ -64,7 +66,10 @@ class FitContext:
 
     def start_step(self):
         """Take the row indices of the batch an optimizer step is about to train on."""
-        self.rows = torch.as_tensor(self.recorder.pop()).to(self.codes.device, non_blocking=True)
+        rows = torch.as_tensor(self.recorder.pop())
+        if self.row_map is not None:  # positions in a training subset
+            rows = self.row_map[rows]
+        self.rows = rows.to(self.codes.device, non_blocking=True)
         self.fresh_step = True
 
     def batch_codes(self):
@@ -111,9 +116,9 @@ class NetClassifier(NeuralNetClassifier):
         ``iterator_train__sampler`` or ``iterator_train__batch_sampler``
         is given.
     train_split : None or callable, default=None
-        skorch's validation split. Every row is trained on, so a split
-        must keep all training rows, such as
-        ``skorch.helper.predefined_split(valid_dataset)``.
+        skorch's validation split, such as ``skorch.dataset.ValidSplit(0.2)``
+        or ``skorch.helper.predefined_split(valid_dataset)``. None trains
+        on every row.
     device : str, torch.device or None, default="auto"
         ``"auto"`` picks CUDA when available, else the CPU; ``get_params``
         still reports ``"auto"``.
@@ -459,19 +464,23 @@ class NetClassifier(NeuralNetClassifier):
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         if len(dataset_train) != n_rows(X):
-            raise ValueError(
-                f"train_split kept {len(dataset_train)} of {n_rows(X)} rows for training, but "
-                "every row must be trained on. Use train_split=None, or "
-                "skorch.helper.predefined_split(valid_dataset) for a separate validation set."
-            )
+            if not isinstance(dataset_train, Subset):
+                raise ValueError(
+                    f"train_split kept {len(dataset_train)} of {n_rows(X)} rows for training "
+                    "in a dataset that does not say which: return a torch Subset (as "
+                    "skorch's ValidSplit does) or keep every row."
+                )
+            self._fit_context.row_map = torch.as_tensor(dataset_train.indices)
         return dataset_train, dataset_valid
 
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)
         if prefix == "iterator_train" and not {"sampler", "batch_sampler"} & params.keys():
             params.setdefault("shuffle", True)  # skorch's default is False
-        if prefix in ("iterator_train", "iterator_valid") and str(self.device).startswith("cuda"):
-            params.setdefault("pin_memory", True)
+        if prefix in ("iterator_train", "iterator_valid"):
+            params.setdefault("collate_fn", collate)
+            if str(self.device).startswith("cuda"):
+                params.setdefault("pin_memory", True)
         return params
 
     def get_iterator(self, dataset, training=False):

@@ -90,6 +90,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         or dict of tensors for dict input) to a batch on the same device.
     **kwargs
         Every parameter of :class:`NetClassifier` (``criterion``,
+        ``train_split``, which must keep every training row,
         ``optimizer``, ``lr``, ``max_epochs``, ``batch_size``, ``device``,
         ``classes``, ``class_weight``, ``mixed_precision``,
         ``random_state``, ``verbose``) and of skorch's
@@ -186,6 +187,17 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     # ------------------------------------------------------------------
     # The two stages
     # ------------------------------------------------------------------
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if self._fit_context.row_map is not None:
+            raise ValueError(
+                f"train_split kept {len(dataset_train)} of {len(self._fit_context.codes)} rows "
+                "for training, but every row must be trained on to be judged. Use "
+                "train_split=None, or skorch.helper.predefined_split(valid_dataset) for a "
+                "separate validation set."
+            )
+        return dataset_train, dataset_valid
 
     def _check_params(self):
         super()._check_params()

@@ -234,6 +234,17 @@ class RowRecorder:
         return self.pending.popleft()
 
 
+def collate(items):
+    """torch's default collate, with labels that are not numbers kept as a NumPy array.
+
+    torch collates string labels into a tuple, which skorch's scoring cannot read.
+    """
+    batch = torch.utils.data.default_collate(items)
+    if isinstance(batch, list) and len(batch) == 2 and isinstance(batch[1], (tuple, list)):
+        batch[1] = np.asarray(batch[1])
+    return batch
+
+
 def to_device(batch, device):
     """Move a batch (tensor, array or dict of them) to ``device`` without blocking."""
     if isinstance(batch, Mapping):

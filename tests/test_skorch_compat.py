@@ -16,7 +16,7 @@ from skorch.callbacks import (
     EpochScoring,
     LRScheduler,
 )
-from skorch.dataset import Dataset
+from skorch.dataset import Dataset, ValidSplit
 from skorch.exceptions import NotInitializedError
 
 from skwrongevent import NetClassifier, WrongEventClassifier
@@ -261,3 +261,15 @@ def test_pickle_keeps_auto_device(net_class, data):
     restored = pickle.loads(pickle.dumps(net))
     assert restored.get_params()["device"] == "auto"
     np.testing.assert_array_equal(restored.predict_proba(X), net.predict_proba(X))
+
+
+def test_valid_split_holds_out_rows_for_the_plain_net_only(data):
+    X, y = data
+    net = NetClassifier(
+        train_split=ValidSplit(0.2, stratified=True, random_state=0),
+        callbacks=[EarlyStopping(patience=2, load_best=True)],
+        **{key: value for key, value in FAST.items() if key != "warmup_fraction"},
+    ).fit(X, np.array(["no", "yes"])[y])
+    assert "valid_acc" in net.history[-1] and net.history[-1, "valid_acc"] > 0.6
+    with pytest.raises(ValueError, match="every row must be trained on"):
+        WrongEventClassifier(train_split=ValidSplit(0.2), **FAST).fit(X, y)
