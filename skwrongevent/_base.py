@@ -22,8 +22,8 @@ from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler, Sub
 from ._data import (
     RowRecorder,
     check_prediction_data,
-    collate,
     check_training_data,
+    collate,
     n_rows,
     on_host,
     row_shape,
