@@ -123,9 +123,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     class_mixtures_ : list of BetaMixture or None
         With ``mixture="per_class"``, the mixture each class used.
     withheld_classes_ : ndarray
-        Classes the final verdict would have shrunk below half their
-        labelled size, more likely not learned than mislabelled; their rows
-        count as clean (see :class:`WrongEventVerdict`).
+        Classes most of whose rows the final verdict would flag, more
+        likely not learned than mislabelled; their rows count as clean (see
+        :class:`WrongEventVerdict`).
     views_ : estimator, (callable, callable) or None
         The views the robust stage used: a fitted clone of the views
         estimator, the given pair, or None. Absent without a robust stage.
@@ -286,11 +286,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _judge_rows(self):
         context = self._fit_context
         tracker = context.tracker
-        context.verdict.fit(
-            tracker.wrong.cpu().numpy(),
-            context.codes.cpu().numpy(),
-            tracker.last_prediction.cpu().numpy(),
-        )
+        context.verdict.fit(tracker.wrong.cpu().numpy(), context.codes.cpu().numpy())
         context.tracker.table = torch.as_tensor(
             context.verdict.table_, dtype=torch.float32, device=context.codes.device
         )
@@ -384,10 +380,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             )
         if len(self.withheld_classes_):
             warnings.warn(
-                f"Judging by wrong events, classes {self.withheld_classes_.tolist()} would keep "
-                "less than half of their rows, which more likely means the network has not "
-                "learned them (hard, rare, or too few epochs) than that their labels are wrong, "
-                "so their rows are treated as clean. Train longer or with a higher lr, try "
+                f"Judging by wrong events, most rows of classes {self.withheld_classes_.tolist()} "
+                "are mislabelled, which more likely means the network has not learned them "
+                "(hard, rare, or too few epochs) than that their labels are wrong, so their "
+                "rows are treated as clean. Train longer or with a higher lr, try "
                 "class_weight='balanced', or check these classes' labels by hand.",
                 UserWarning,
                 stacklevel=3,

@@ -229,15 +229,15 @@ class WrongEventVerdict:
     function of the counts alone and never drifts from one refit to the
     next.
 
-    A verdict is also a claim about the data, and two claims are
-    implausible under label noise of any kind below 50%: that most of a
-    class's labels are wrong, and that a class is less than half as large as
-    labelled (the rows it keeps are those judged clean, plus the flagged rows
-    of other classes that the network predicts as it). Either most likely
-    means the network has not learned the class yet (it is hard, rare, or
-    training was short), and flagging its rows would train the class away.
-    The verdict on such a class is withheld: its rows count as clean, so it
-    trains as in plain training, and ``withheld_classes_`` names it.
+    A verdict is also a claim about the data, and one claim is implausible
+    under label noise of any kind below 50%: that most of a class's labels
+    are wrong. More likely the network has not learned the class yet (it is
+    hard, rare, or training was short), and flagging its rows would train
+    the class away: flagged rows are pushed towards the network's own
+    prediction, so the class would shrink further with every epoch. The
+    verdict on such a class is withheld: its rows count as clean, so it
+    trains as in plain training, and ``withheld_classes_`` names it. This
+    also keeps the flagged share of all rows at most one half.
 
     Parameters
     ----------
@@ -265,9 +265,8 @@ class WrongEventVerdict:
     >>> from skwrongevent import WrongEventVerdict
     >>> counts = np.r_[np.zeros(40), np.full(10, 9), np.full(50, 9)]
     >>> codes = np.r_[np.zeros(50, int), np.ones(50, int)]
-    >>> predicted = np.zeros(100, int)  # the network has not learned class 1
-    >>> verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes, predicted)
-    >>> verdict.withheld_classes_.tolist()
+    >>> verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes)
+    >>> verdict.withheld_classes_.tolist()  # every row of class 1 is always wrong
     [1]
     >>> verdict.cleanliness(counts, codes).reshape(2, 50).mean(axis=1).round(1)
     array([0.8, 1. ])
@@ -278,7 +277,7 @@ class WrongEventVerdict:
         self.n_classes = n_classes
         self.max_count = max_count
 
-    def fit(self, counts, codes, predicted=None):
+    def fit(self, counts, codes):
         """Fit the mixture(s) and tabulate the verdict.
 
         Parameters
@@ -287,9 +286,6 @@ class WrongEventVerdict:
             Wrong-event counts.
         codes : array-like of shape (n_rows,)
             Given labels as class codes.
-        predicted : array-like of shape (n_rows,) or None, default=None
-            The network's latest prediction of each row (-1 where there is
-            none yet); None counts no flagged row towards another class.
 
         Returns
         -------
@@ -310,14 +306,8 @@ class WrongEventVerdict:
         table = np.stack([tables[id(mixture)] for mixture in mixtures])
         flagged = table[codes, np.minimum(counts, self.max_count).astype(int), CLEAN] < 0.5
         labelled = np.bincount(codes, minlength=self.n_classes)
-        kept = np.bincount(codes[~flagged], minlength=self.n_classes)
-        implied = kept.copy()
-        if predicted is not None:
-            moved = np.asarray(predicted)[flagged]
-            implied += np.bincount(moved[moved >= 0], minlength=self.n_classes)
-        self.withheld_classes_ = np.flatnonzero(
-            (kept < 0.5 * labelled) | (implied < 0.5 * labelled)
-        )
+        flagged_per_class = np.bincount(codes[flagged], minlength=self.n_classes)
+        self.withheld_classes_ = np.flatnonzero(flagged_per_class > 0.5 * labelled)
         table[self.withheld_classes_, :, CLEAN] = 1.0
         table[self.withheld_classes_, :, NOISY] = 0.0
         self.table_ = table

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
-from skwrongevent import BetaMixture
+from skwrongevent import BetaMixture, WrongEventVerdict
 
 EPS = 1e-6
 
@@ -107,3 +109,63 @@ def test_unfitted_query_raises():
 
     with pytest.raises(NotFittedError):
         BetaMixture().predict_proba([1, 2])
+
+
+# ---------------------------------------------------------------------------
+# Guarantees for any histogram
+# ---------------------------------------------------------------------------
+
+histograms = st.lists(st.integers(0, 60), min_size=2, max_size=300).filter(
+    lambda counts: len(set(counts)) > 1
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(histograms)
+def test_posteriors_are_valid_monotone_and_ordered_for_any_histogram(counts):
+    mixture = BetaMixture().fit(counts)
+    grid = np.arange(max(counts) + 1)
+    proba = mixture.predict_proba(grid)
+    assert np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.all(np.diff(proba[:, 0]) <= 1e-12)  # never cleaner with more wrong events
+    assert mixture.alphas_[0] <= mixture.alphas_[1] and mixture.betas_[0] >= mixture.betas_[1]
+
+
+@settings(max_examples=50, deadline=None)
+@given(histograms, histograms)
+def test_a_refit_verdict_equals_a_fresh_one(first, second):
+    size = max(max(first), max(second))
+    codes = np.arange(len(second)) % 2
+    refit = WrongEventVerdict(n_classes=2, max_count=size)
+    refit.fit(np.array(first), np.arange(len(first)) % 2).fit(np.array(second), codes)
+    fresh = WrongEventVerdict(n_classes=2, max_count=size).fit(np.array(second), codes)
+    np.testing.assert_array_equal(refit.table_, fresh.table_)
+
+
+def test_row_never_wrong_is_never_judged_noisier_than_a_row_often_wrong():
+    proba = BetaMixture().fit([0, 1, 1, 1, 3]).predict_proba([0, 1, 3])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert proba[0, 0] >= proba[1, 0] >= proba[2, 0]
+    assert proba[0, 0] > 0.5
+
+
+def test_clean_rows_forming_a_hump_away_from_zero_keep_the_lowest_counts_clean():
+    rng = np.random.default_rng(0)
+    failures = 0
+    for _ in range(200):
+        hump = rng.binomial(30, rng.uniform(0.1, 0.4), size=400)
+        noisy = rng.binomial(30, rng.uniform(0.7, 0.95), size=rng.integers(0, 200))
+        counts = np.r_[hump, noisy]
+        clean = BetaMixture().fit(counts).predict_proba([counts.min()])[0, 0]
+        failures += clean < 0.5
+    assert failures == 0
+
+
+def test_verdict_withholds_a_class_it_would_mostly_flag():
+    counts = np.r_[np.zeros(45), np.full(5, 9), np.full(30, 9), np.zeros(20)]
+    codes = np.r_[np.zeros(50, int), np.ones(50, int)]
+    verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes)
+    assert verdict.withheld_classes_.tolist() == [1]  # 60% of class 1 flagged
+    assert verdict.cleanliness(counts, codes)[codes == 1].min() == 1.0
+    assert (verdict.cleanliness(counts, codes)[codes == 0] < 0.5).sum() == 5
