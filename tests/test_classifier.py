@@ -4,9 +4,10 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import load_digits, load_wine, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
@@ -15,6 +16,7 @@ from skorch.helper import predefined_split
 
 from skwrongevent import (
     BetaMixture,
+    TabularViews,
     WrongEventClassifier,
     WrongEventTracker,
     WrongEventVerdict,
@@ -430,3 +432,125 @@ def test_predict_checks(blobs):
         clf.predict(X[:, :3])
     with pytest.raises(ValueError, match="NaN"):
         clf.predict(np.full_like(X, np.nan))
+
+
+# ---------------------------------------------------------------------------
+# Degenerate and implausible fits
+# ---------------------------------------------------------------------------
+
+
+class NaNModule(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 3)
+
+    def forward(self, X):
+        return self.linear(X) * float("nan")
+
+
+def test_a_non_finite_loss_raises_and_leaves_the_fitted_estimator_as_it_was(blobs):
+    X, y = blobs
+    clf = WrongEventClassifier(random_state=0, **FAST).fit(X, y)
+    proba, cleanliness, classes = clf.predict_proba(X), clf.sample_cleanliness_, clf.classes_
+    with pytest.raises(FloatingPointError, match="training diverged"):
+        clf.set_params(lr=1e12).fit(X, np.array(["a", "b", "c"])[y])
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert clf.sample_cleanliness_ is cleanliness and clf.classes_ is classes
+
+
+def test_a_failed_first_fit_leaves_an_unfitted_estimator(blobs):
+    X, y = blobs
+    clf = WrongEventClassifier(NaNModule, **FAST)
+    with pytest.raises(FloatingPointError):
+        clf.fit(X, y)
+    assert not hasattr(clf, "wrong_events_") and not hasattr(clf, "classes_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+@pytest.mark.parametrize("classes", [[1, 0, 2], [2, 0, 1]])
+def test_classes_in_any_order(blobs, classes):
+    X, y = blobs
+    clf = WrongEventClassifier(classes=classes, random_state=0, **FAST).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, classes)
+    assert clf.score(X, y) > 0.9  # labels were not merged or permuted
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict(X), np.asarray(classes)[proba.argmax(axis=1)])
+    np.testing.assert_array_equal(clf.given_labels_, y)
+
+
+def test_duplicate_classes_are_rejected(blobs):
+    with pytest.raises(ValueError, match="duplicates"):
+        WrongEventClassifier(classes=[0, 1, 1, 2], **FAST).fit(*blobs)
+
+
+def test_short_warm_up_warns(blobs):
+    with pytest.warns(UserWarning, match="too few to tell wrong labels"):
+        WrongEventClassifier(max_epochs=4, random_state=0).fit(*blobs)
+
+
+def clean_digit_labels():
+    """The true labels of the noisy_digits training rows."""
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)[2]
+
+
+def test_one_wrong_label_in_clean_digits_flags_almost_nothing(noisy_digits):
+    X_train = noisy_digits[0]
+    y = clean_digit_labels()
+    y[0] = (y[0] + 1) % 10
+    clf = WrongEventClassifier(max_epochs=20, random_state=0).fit(X_train, y)
+    assert clf.noise_mask_.mean() < 0.05
+    assert clf.sample_cleanliness_[clf.wrong_events_ == 0].min() > 0.5
+    # The final verdict is the verdict a fresh mixture gives on the final counts.
+    fresh = BetaMixture().fit(clf.wrong_events_).predict_proba(clf.wrong_events_)[:, 0] < 0.5
+    assert clf.noise_mask_.sum() <= max(2 * fresh.sum(), 1)
+
+
+def test_per_class_mixture_on_clean_digits_never_flags_a_whole_class(noisy_digits):
+    X_train, y_clean = noisy_digits[0], clean_digit_labels()
+    for seed in range(2):
+        clf = WrongEventClassifier(mixture="per_class", max_epochs=20, random_state=seed)
+        clf.fit(X_train, y_clean)
+        shares = [clf.noise_mask_[y_clean == c].mean() for c in range(10)]
+        assert max(shares) <= 0.5
+
+
+def test_a_class_never_learned_in_the_warm_up_is_withheld_not_flagged():
+    # 2% of the rows form a class that a 3-epoch warm-up never predicts.
+    X, y = make_classification(1000, 10, n_informative=5, weights=[0.98], random_state=0)
+    with pytest.warns(UserWarning, match="most rows of classes"):
+        clf = WrongEventClassifier(max_epochs=6, warmup_fraction=0.5, lr=1e-3, random_state=0).fit(
+            X.astype(np.float32), y
+        )
+    assert clf.withheld_classes_.tolist() == [1]
+    assert not clf.noise_mask_[y == 1].any()
+
+
+def test_rare_class_of_clean_imbalanced_data_is_not_flagged_away():
+    X, y = make_classification(3000, 10, n_informative=5, weights=[0.99], random_state=0)
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    clf = WrongEventClassifier(random_state=0).fit(X, y)
+    assert clf.noise_mask_[y == 1].mean() <= 0.5
+    assert clf.noise_mask_.mean() < 0.02
+
+
+def test_unscaled_features_train_like_scaled_ones():
+    X, y = load_wine(return_X_y=True)  # features from 0.1 to 1700
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
+    raw = WrongEventClassifier(random_state=0).fit(X_train, y_train)
+    assert raw.score(X_test, y_test) > 0.9 and raw.noise_mask_.mean() < 0.1
+
+
+def test_views_are_fitted_on_a_bounded_sample():
+    X = np.random.default_rng(0).normal(size=(3000, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    seen = []
+
+    class Recorder(TabularViews):
+        def fit(self, X, y=None):
+            seen.append(len(X))
+            return super().fit(X, y)
+
+    WrongEventClassifier(views=Recorder(), max_epochs=4, warmup_fraction=0.5).fit(X, y)
+    assert seen == [2048]
