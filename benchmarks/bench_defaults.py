@@ -20,15 +20,15 @@ import argparse
 import warnings
 from pathlib import Path
 
-import datasets
+import loaders
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from skwrongevent import TabularViews, WrongEventClassifier, inject_label_noise
 
 RESULTS = Path(__file__).parent / "results"
-CASES = {"digits": (datasets.digits, 40), "letter": (datasets.letter, 20),
-         "breast_cancer": (datasets.breast_cancer, 40)}  # fmt: skip
+CASES = {"digits": (loaders.digits, 40), "letter": (loaders.letter, 20),
+         "breast_cancer": (loaders.breast_cancer, 40)}  # fmt: skip
 SETTINGS = {
     "defaults (global mixture, views: strong noise 0.2, 10% swapped)": {},
     'mixture="per_class"': {"mixture": "per_class"},

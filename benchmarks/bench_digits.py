@@ -19,7 +19,7 @@ import argparse
 import time
 from pathlib import Path
 
-import datasets
+import loaders
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -33,7 +33,7 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def load(noise_rate, seed):
-    X_train, y_train, X_test, y_test = datasets.digits()
+    X_train, y_train, X_test, y_test = loaders.digits()
     y_noisy, is_wrong = inject_label_noise(y_train, noise_rate, random_state=seed)
     return X_train, y_train, y_noisy, is_wrong, X_test, y_test
 

@@ -4,7 +4,8 @@ Runs cases x noise x methods x seeds and compares ``WrongEventClassifier`` and
 ``WrongEventCleaner`` with what a user would pick instead, all with the same
 network, optimiser, learning rate, batch size and epochs:
 
-- ``plain``: skorch, trained on the noisy labels;
+- ``plain``: ``NetClassifier`` (skorch's classifier with label encoding,
+  shuffling and seeding), trained on the noisy labels;
 - ``early stopping``: the same, stopped by skorch's ``EarlyStopping`` on a
   20% hold-out of the noisy data (best weights restored);
 - ``cleanlab``: cleanlab's ``CleanLearning`` wrapping the same skorch net
@@ -47,22 +48,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import datasets
+import loaders
 import numpy as np
 import torch
 from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
-from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 from skwrongevent import (
-    MLP,
     ImageViews,
+    NetClassifier,
     WrongEventClassifier,
     WrongEventCleaner,
     inject_label_noise,
+    robust_loss,
 )
-from skwrongevent._classifier import robust_loss
 
 RESULTS = Path(__file__).parent / "results"
 NOISES = {
@@ -104,26 +104,30 @@ class Case:
 def cases(quick):
     """The benchmark's cases; ``--quick`` keeps the cheap ones and one noise for MNIST."""
     mnist = Case(
-        lambda: datasets.mnist(5000 if quick else 10000),
+        lambda: loaders.mnist(5000 if quick else 10000),
         15,
-        datasets.MnistCNN,
+        loaders.MnistCNN,
         ImageViews(flip=False),
         noises=["symmetric 40%", "instance 40%"],
     )
     if quick:
         mnist.noises = ["symmetric 40%"]
         return {
-            "digits": Case(datasets.digits, 40),
-            "breast_cancer": Case(datasets.breast_cancer, 40, noises=BINARY_NOISES),
+            "digits": Case(loaders.digits, 40),
+            "breast_cancer": Case(loaders.breast_cancer, 40, noises=BINARY_NOISES),
             "mnist": mnist,
         }
     return {
-        "digits": Case(datasets.digits, 40, seeds=3),
-        "breast_cancer": Case(datasets.breast_cancer, 40, noises=BINARY_NOISES, seeds=3),
-        "letter": Case(datasets.letter, 20),
+        "digits": Case(loaders.digits, 40, seeds=3),
+        "breast_cancer": Case(loaders.breast_cancer, 40, noises=BINARY_NOISES, seeds=3),
+        "letter": Case(loaders.letter, 20),
         "mnist": mnist,
         "cifar": Case(
-            lambda: datasets.cifar(5000, 5000), 15, datasets.SmallResNet, noises=["instance 40%"]
+            lambda: loaders.cifar(5000, 5000),
+            15,
+            loaders.SmallResNet,
+            ImageViews(flip=True),
+            noises=["instance 40%"],
         ),
     }
 
@@ -133,23 +137,10 @@ def cases(quick):
 # ---------------------------------------------------------------------------
 
 
-def network(case, n_features, n_classes, seed, epochs=None, **params):
-    torch.manual_seed(seed)
-    if case.images:
-        module = dict(module=case.module)
-    else:
-        module = dict(module=MLP, module__n_features=n_features, module__n_classes=n_classes)
-    settings = dict(
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.AdamW,
-        max_epochs=epochs or case.epochs,
-        iterator_train__shuffle=True,
-        train_split=None,
-        device=DEVICE,
-        verbose=0,
-        **SETTINGS,
-    )
-    return NeuralNetClassifier(**module, **{**settings, **params})
+def network(case, seed, epochs=None, **params):
+    """The plain net: NetClassifier, the same network and settings trained plainly."""
+    settings = dict(max_epochs=epochs or case.epochs, random_state=seed, device=DEVICE, **SETTINGS)
+    return NetClassifier(case.module, **{**settings, **params})
 
 
 def robust(case, seed, epochs=None, **params):
@@ -168,7 +159,7 @@ def run_method(method, case, X, y_noisy, y_true, seed):
     """Fit one method; return its test model, noise score and noise mask (None where none)."""
 
     def make_net(**params):
-        return network(case, X.shape[1], len(np.unique(y_true)), seed, **params)
+        return network(case, seed, **params)
 
     if method == "plain":
         return make_net().fit(X, y_noisy), None, None
@@ -254,7 +245,7 @@ def benchmark(case_names, quick, methods):
 def warm_up(case, X, y):
     """Untimed short fits, so the first timed fits do not pay for start-up costs."""
     rows = slice(None, None, max(1, len(y) // 512))  # spread over the classes
-    network(case, X.shape[1], len(np.unique(y)), 0, epochs=1).fit(X[rows], y[rows])
+    network(case, 0, epochs=1).fit(X[rows], y[rows])
     robust(case, 0, epochs=2).fit(X[rows], y[rows])
 
 
@@ -266,26 +257,27 @@ def warm_up(case, X, y):
 class LastWarmupWeights(WrongEventClassifier):
     """Starts robust training from the last warm-up epoch instead of the selected base model."""
 
-    def _select_base_model(self, epoch):
-        self.base_epoch_ = epoch
-        self.base_state_ = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
+    def select_base_epoch(self, prediction_changes):
+        return len(prediction_changes) + 1
 
 
 class NoConsistency(WrongEventClassifier):
     """Drops the consistency term: with F_0 = 0 and p_1 = 1 its weight is zero."""
 
     def get_robust_loss(
-        self, logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf
+        self, logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf, **kwargs
     ):
         zeros, ones = torch.zeros_like(clean), torch.ones_like(noisy)
-        return robust_loss(logits_weak, logits_strong, y_true, clean, ones, zeros, noisy_cdf)
+        return robust_loss(
+            logits_weak, logits_strong, y_true, clean, ones, zeros, noisy_cdf, **kwargs
+        )
 
 
 class BroadcastNoisyTerm(WrongEventClassifier):
     """The authors' released code: the noisy term becomes mean(conf) * mean((1 - p) H)."""
 
     def get_robust_loss(
-        self, logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf
+        self, logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf, **kwargs
     ):
         ours = robust_loss(logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf)
         mean_proba = ((logits_weak.softmax(1) + logits_strong.softmax(1)) / 2).clamp(1e-4, 1 - 1e-4)

@@ -122,10 +122,13 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         The final mixture on all rows' counts.
     class_mixtures_ : list of BetaMixture or None
         With ``mixture="per_class"``, the mixture each class used.
-    withheld_classes_ : ndarray
-        Classes most of whose rows the final verdict would flag, more
-        likely not learned than mislabelled; their rows count as clean (see
+    capped_classes_ : ndarray
+        Classes most of whose rows the final verdict would flag; only the
+        rows above each one's median count stay flagged (see
         :class:`WrongEventVerdict`).
+    withheld_classes_ : ndarray
+        Capped classes the network also rarely predicts, more likely not
+        learned than mislabelled; their rows count as clean.
     views_ : estimator, (callable, callable) or None
         The views the robust stage used: a fitted clone of the views
         estimator, the given pair, or None. Absent without a robust stage.
@@ -286,7 +289,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _judge_rows(self):
         context = self._fit_context
         tracker = context.tracker
-        context.verdict.fit(tracker.wrong.cpu().numpy(), context.codes.cpu().numpy())
+        context.verdict.fit(
+            tracker.wrong.cpu().numpy(),
+            context.codes.cpu().numpy(),
+            tracker.last_prediction.cpu().numpy(),
+        )
         context.tracker.table = torch.as_tensor(
             context.verdict.table_, dtype=torch.float32, device=context.codes.device
         )
@@ -364,6 +371,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.predicted_labels_ = self.classes_[np.where(predicted < 0, codes, predicted)]
         self.mixture_ = verdict.mixture_
         self.class_mixtures_ = verdict.class_mixtures_
+        self.capped_classes_ = self.classes_[verdict.capped_classes_]
         self.withheld_classes_ = self.classes_[verdict.withheld_classes_]
         self.prediction_changes_ = np.asarray(context.prediction_changes, dtype=np.int64)
         self.base_epoch_ = context.base_epoch
@@ -378,12 +386,21 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 UserWarning,
                 stacklevel=3,
             )
+        capped = [c for c in self.capped_classes_.tolist() if c not in self.withheld_classes_]
+        if capped:
+            warnings.warn(
+                f"Judging by wrong events, most rows of classes {capped} are mislabelled, which "
+                "no class's labels can be: only the rows above each one's median count are "
+                "flagged. Check these classes' labels, or train longer if they are hard.",
+                UserWarning,
+                stacklevel=3,
+            )
         if len(self.withheld_classes_):
             warnings.warn(
                 f"Judging by wrong events, most rows of classes {self.withheld_classes_.tolist()} "
-                "are mislabelled, which more likely means the network has not learned them "
-                "(hard, rare, or too few epochs) than that their labels are wrong, so their "
-                "rows are treated as clean. Train longer or with a higher lr, try "
+                "are mislabelled, and the network rarely predicts these classes: more likely "
+                "it has not learned them (hard, rare, or too few epochs), so their rows are "
+                "treated as clean. Train longer or with a higher lr, try "
                 "class_weight='balanced', or check these classes' labels by hand.",
                 UserWarning,
                 stacklevel=3,

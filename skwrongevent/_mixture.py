@@ -231,13 +231,15 @@ class WrongEventVerdict:
 
     A verdict is also a claim about the data, and one claim is implausible
     under label noise of any kind below 50%: that most of a class's labels
-    are wrong. More likely the network has not learned the class yet (it is
-    hard, rare, or training was short), and flagging its rows would train
-    the class away: flagged rows are pushed towards the network's own
-    prediction, so the class would shrink further with every epoch. The
-    verdict on such a class is withheld: its rows count as clean, so it
-    trains as in plain training, and ``withheld_classes_`` names it. This
-    also keeps the flagged share of all rows at most one half.
+    are wrong. Where the verdict makes it, only the rows with more wrong
+    events than the class's median stay flagged, so that at most half of
+    the class is (``capped_classes_``). And where the network also predicts
+    the class for fewer than half as many rows as carry its label, the class
+    is more likely not learned yet (it is hard, rare, or training was short)
+    than mislabelled. Flagging its rows would train it away, since flagged
+    rows are pushed towards the network's own prediction: its verdict is
+    withheld, its rows count as clean and train as in plain training
+    (``withheld_classes_``).
 
     Parameters
     ----------
@@ -256,8 +258,10 @@ class WrongEventVerdict:
         With ``kind="per_class"``, the mixture each class used.
     table_ : ndarray of shape (n_classes, max_count + 1, 4)
         ``p_0, p_1, F_0, F_1`` of each class at each count.
+    capped_classes_ : ndarray of int
+        Codes of the classes whose flagged share was capped at one half.
     withheld_classes_ : ndarray of int
-        Codes of the classes whose verdict was withheld.
+        Codes of the classes, among those, whose verdict was withheld.
 
     Examples
     --------
@@ -265,8 +269,9 @@ class WrongEventVerdict:
     >>> from skwrongevent import WrongEventVerdict
     >>> counts = np.r_[np.zeros(40), np.full(10, 9), np.full(50, 9)]
     >>> codes = np.r_[np.zeros(50, int), np.ones(50, int)]
-    >>> verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes)
-    >>> verdict.withheld_classes_.tolist()  # every row of class 1 is always wrong
+    >>> predicted = np.zeros(100, int)  # the network never predicts class 1
+    >>> verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes, predicted)
+    >>> verdict.withheld_classes_.tolist()
     [1]
     >>> verdict.cleanliness(counts, codes).reshape(2, 50).mean(axis=1).round(1)
     array([0.8, 1. ])
@@ -277,7 +282,7 @@ class WrongEventVerdict:
         self.n_classes = n_classes
         self.max_count = max_count
 
-    def fit(self, counts, codes):
+    def fit(self, counts, codes, predicted=None):
         """Fit the mixture(s) and tabulate the verdict.
 
         Parameters
@@ -286,6 +291,9 @@ class WrongEventVerdict:
             Wrong-event counts.
         codes : array-like of shape (n_rows,)
             Given labels as class codes.
+        predicted : array-like of shape (n_rows,) or None, default=None
+            The network's latest prediction of each row, as a class code;
+            None takes every class as learned.
 
         Returns
         -------
@@ -304,12 +312,27 @@ class WrongEventVerdict:
             if id(mixture) not in tables:
                 tables[id(mixture)] = np.hstack([mixture.predict_proba(grid), mixture.cdf(grid)])
         table = np.stack([tables[id(mixture)] for mixture in mixtures])
-        flagged = table[codes, np.minimum(counts, self.max_count).astype(int), CLEAN] < 0.5
+        counts = np.minimum(counts, self.max_count).astype(int)
+        flagged = table[codes, counts, CLEAN] < 0.5
         labelled = np.bincount(codes, minlength=self.n_classes)
         flagged_per_class = np.bincount(codes[flagged], minlength=self.n_classes)
-        self.withheld_classes_ = np.flatnonzero(flagged_per_class > 0.5 * labelled)
-        table[self.withheld_classes_, :, CLEAN] = 1.0
-        table[self.withheld_classes_, :, NOISY] = 0.0
+        self.capped_classes_ = np.flatnonzero(flagged_per_class > 0.5 * labelled)
+        learned = np.ones(self.n_classes, dtype=bool)
+        if predicted is not None:
+            predicted = np.asarray(predicted)
+            learned = np.bincount(predicted[predicted >= 0], minlength=self.n_classes) >= (
+                0.5 * labelled
+            )
+        self.withheld_classes_ = self.capped_classes_[~learned[self.capped_classes_]]
+        for code in self.capped_classes_:
+            # Counts up to the lower median: at most half of the class lies above.
+            last_clean = (
+                self.max_count
+                if code in self.withheld_classes_
+                else (int(np.quantile(counts[codes == code], 0.5, method="lower")))
+            )
+            table[code, : last_clean + 1, CLEAN] = 1.0
+            table[code, : last_clean + 1, NOISY] = 0.0
         self.table_ = table
         return self
 

@@ -162,10 +162,19 @@ def test_clean_rows_forming_a_hump_away_from_zero_keep_the_lowest_counts_clean()
     assert failures == 0
 
 
-def test_verdict_withholds_a_class_it_would_mostly_flag():
-    counts = np.r_[np.zeros(45), np.full(5, 9), np.full(30, 9), np.zeros(20)]
+def test_verdict_caps_a_class_it_would_mostly_flag_and_withholds_one_not_learned():
+    # Class 0: 5 of 50 rows always wrong. Class 1: every row wrong at least twice.
+    class_1 = np.r_[np.full(15, 9), np.full(10, 8), np.full(5, 7), np.arange(20) % 5 + 2]
+    counts = np.r_[np.zeros(45), np.full(5, 9), class_1]
     codes = np.r_[np.zeros(50, int), np.ones(50, int)]
-    verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes)
-    assert verdict.withheld_classes_.tolist() == [1]  # 60% of class 1 flagged
+    learned = np.r_[np.zeros(50, int), np.ones(50, int)]  # predicted as labelled
+    verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes, learned)
+    assert verdict.capped_classes_.tolist() == [1] and verdict.withheld_classes_.tolist() == []
+    flagged = verdict.cleanliness(counts, codes) < 0.5
+    np.testing.assert_array_equal(flagged[codes == 1], class_1 > 7)  # above its median, 7
+    assert flagged[codes == 0].sum() == 5
+
+    never_predicted = np.zeros(100, int)
+    verdict.fit(counts, codes, never_predicted)
+    assert verdict.withheld_classes_.tolist() == [1]
     assert verdict.cleanliness(counts, codes)[codes == 1].min() == 1.0
-    assert (verdict.cleanliness(counts, codes)[codes == 0] < 0.5).sum() == 5
