@@ -171,9 +171,9 @@ def row_shape(X):
     """Shape of one row's input, or None for dict input."""
     if is_dict(X):
         return None
-    if hasattr(X, "shape"):
-        return tuple(X.shape[1:])
-    return tuple(np.shape(on_host(_item_input(X, 0))))
+    if is_dataset(X):  # a SliceDataset has a shape too: (n_rows,)
+        return tuple(np.shape(on_host(_item_input(X, 0))))
+    return tuple(X.shape[1:])
 
 
 def _item_input(dataset, index):
@@ -195,10 +195,10 @@ def sample_rows(X, labels, random_state):
         return {key: value[rows] for key, value in X.items()}, labels[rows]
     if sparse.issparse(X):
         return X[rows].toarray(), labels[rows]
-    if hasattr(X, "shape"):
-        return np.asarray(X[rows], dtype=np.float32), labels[rows]
-    inputs = [np.asarray(on_host(_item_input(X, i)), dtype=np.float32) for i in rows]
-    return np.stack(inputs), labels[rows]
+    if is_dataset(X):
+        inputs = [np.asarray(on_host(_item_input(X, i)), dtype=np.float32) for i in rows]
+        return np.stack(inputs), labels[rows]
+    return np.asarray(X[rows], dtype=np.float32), labels[rows]
 
 
 class RowRecorder:

@@ -229,17 +229,21 @@ class WrongEventVerdict:
     function of the counts alone and never drifts from one refit to the
     next.
 
-    A verdict is also a claim about the data, and one claim is implausible
-    under label noise of any kind below 50%: that most of a class's labels
-    are wrong. Where the verdict makes it, only the rows with more wrong
-    events than the class's median stay flagged, so that at most half of
-    the class is (``capped_classes_``). And where the network also predicts
-    the class for fewer than half as many rows as carry its label, the class
-    is more likely not learned yet (it is hard, rare, or training was short)
-    than mislabelled. Flagging its rows would train it away, since flagged
-    rows are pushed towards the network's own prediction: its verdict is
-    withheld, its rows count as clean and train as in plain training
-    (``withheld_classes_``).
+    A verdict is also a claim about the data: that each flagged row belongs to
+    the class the network predicts for it. Label noise can only be told
+    apart from the truth while each class's own label is still the most
+    common true class of its rows, so one claim is implausible: that more of
+    a class's rows belong to one other class than stay in it (those judged
+    clean, or predicted as their own label). Where the verdict makes that
+    claim, it is cut back to the rows with more wrong events than the
+    class's median (``capped_classes_``). And where the network also
+    predicts the class for fewer than half as many rows as carry its label,
+    the class is more likely not learned yet (it is hard, rare, or training
+    was short) than mislabelled; flagging its rows would train it away,
+    since flagged rows are pushed towards the network's prediction. Its
+    verdict is withheld: its rows count as clean and train as in plain
+    training (``withheld_classes_``). Both checks need the network's
+    predictions.
 
     Parameters
     ----------
@@ -259,9 +263,10 @@ class WrongEventVerdict:
     table_ : ndarray of shape (n_classes, max_count + 1, 4)
         ``p_0, p_1, F_0, F_1`` of each class at each count.
     capped_classes_ : ndarray of int
-        Codes of the classes whose flagged share was capped at one half.
+        Codes of the classes whose flags were cut back to the rows above
+        the class's median count.
     withheld_classes_ : ndarray of int
-        Codes of the classes, among those, whose verdict was withheld.
+        Codes of the classes whose verdict was withheld.
 
     Examples
     --------
@@ -292,8 +297,8 @@ class WrongEventVerdict:
         codes : array-like of shape (n_rows,)
             Given labels as class codes.
         predicted : array-like of shape (n_rows,) or None, default=None
-            The network's latest prediction of each row, as a class code;
-            None takes every class as learned.
+            The network's latest prediction of each row, as a class code
+            (-1 for none); None skips the plausibility checks.
 
         Returns
         -------
@@ -313,28 +318,31 @@ class WrongEventVerdict:
                 tables[id(mixture)] = np.hstack([mixture.predict_proba(grid), mixture.cdf(grid)])
         table = np.stack([tables[id(mixture)] for mixture in mixtures])
         counts = np.minimum(counts, self.max_count).astype(int)
-        flagged = table[codes, counts, CLEAN] < 0.5
-        labelled = np.bincount(codes, minlength=self.n_classes)
-        flagged_per_class = np.bincount(codes[flagged], minlength=self.n_classes)
-        self.capped_classes_ = np.flatnonzero(flagged_per_class > 0.5 * labelled)
-        learned = np.ones(self.n_classes, dtype=bool)
-        if predicted is not None:
-            predicted = np.asarray(predicted)
-            learned = np.bincount(predicted[predicted >= 0], minlength=self.n_classes) >= (
-                0.5 * labelled
-            )
-        self.withheld_classes_ = self.capped_classes_[~learned[self.capped_classes_]]
+        implausible, learned = self._plausibility(table, counts, codes, predicted)
+        self.capped_classes_ = np.flatnonzero(implausible & learned)
+        self.withheld_classes_ = np.flatnonzero(implausible & ~learned)
         for code in self.capped_classes_:
-            # Counts up to the lower median: at most half of the class lies above.
-            last_clean = (
-                self.max_count
-                if code in self.withheld_classes_
-                else (int(np.quantile(counts[codes == code], 0.5, method="lower")))
-            )
-            table[code, : last_clean + 1, CLEAN] = 1.0
-            table[code, : last_clean + 1, NOISY] = 0.0
+            # At most half of the class's rows lie above its lower median.
+            median = int(np.quantile(counts[codes == code], 0.5, method="lower"))
+            table[code, : median + 1, : NOISY + 1] = (1.0, 0.0)
+        table[self.withheld_classes_, :, : NOISY + 1] = (1.0, 0.0)
         self.table_ = table
         return self
+
+    def _plausibility(self, table, counts, codes, predicted):
+        """Which classes the verdict implausibly empties, and which the network has learned."""
+        n_classes = self.n_classes
+        if predicted is None:
+            return np.zeros(n_classes, dtype=bool), np.ones(n_classes, dtype=bool)
+        predicted = np.asarray(predicted)
+        flagged = table[codes, counts, CLEAN] < 0.5
+        moved = flagged & (predicted >= 0) & (predicted != codes)
+        kept = np.bincount(codes[~moved], minlength=n_classes)
+        moves = np.zeros((n_classes, n_classes), dtype=np.int64)
+        np.add.at(moves, (codes[moved], predicted[moved]), 1)
+        labelled = np.bincount(codes, minlength=n_classes)
+        learned = np.bincount(predicted[predicted >= 0], minlength=n_classes) >= 0.5 * labelled
+        return moves.max(axis=1) > kept, learned
 
     def _fit_class_mixtures(self, counts, codes):
         if self.kind == "global":

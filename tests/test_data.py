@@ -42,10 +42,10 @@ def digit_images():
     return X, y_noisy, is_wrong, y[:600]
 
 
-def cnn(**params):
-    settings = dict(FAST, views=ImageViews(flip=False), random_state=0)
+def cnn(module=SmallCNN, **params):
+    settings = dict(FAST, random_state=0)
     settings.update(params)
-    return WrongEventClassifier(SmallCNN, **settings)
+    return WrongEventClassifier(module, **settings)
 
 
 class PairDataset(torch.utils.data.Dataset):
@@ -70,18 +70,22 @@ def fitted_cnn(digit_images):
 def test_cnn_on_noisy_digit_images_finds_the_wrong_labels(fitted_cnn, digit_images):
     X, _, is_wrong, y_true = digit_images
     assert fitted_cnn.input_shape_ == (1, 8, 8)
-    assert isinstance(fitted_cnn.views_, ImageViews)
+    assert fitted_cnn.views_ is None  # 8 x 8 images are too small for image views
     assert roc_auc_score(is_wrong, 1 - fitted_cnn.sample_cleanliness_) > 0.9
     assert (fitted_cnn.noise_mask_ == is_wrong).mean() > 0.8
     # Closer to the true labels than the given labels are (70% right).
     assert (fitted_cnn.predict(X) == y_true).mean() > 0.75
 
 
-def test_auto_views_pick_image_views_for_images(digit_images):
+def test_auto_views_pick_image_views_for_images_of_16_pixels_or_more(digit_images):
     X, y_noisy, _, _ = digit_images
-    clf = cnn(views="auto", max_epochs=2).fit(X[:64], y_noisy[:64])
-    assert isinstance(clf.views_, ImageViews)
-    assert not clf.views_.flip  # a mirrored digit is no digit
+    small = cnn(max_epochs=2).fit(X[:64], y_noisy[:64])
+    assert small.views_ is None
+    X16 = np.kron(X[:64], np.ones((1, 1, 2, 2), dtype=np.float32))  # 16 x 16
+    wide = torch.nn.Sequential(SmallCNN().features, torch.nn.Linear(16 * 8 * 8, 10))
+    large = cnn(wide, max_epochs=2).fit(X16, y_noisy[:64])
+    assert isinstance(large.views_, ImageViews)
+    assert not large.views_.flip  # a mirrored digit is no digit
 
 
 def test_dataset_tensor_and_array_inputs_give_the_same_fit(digit_images):
