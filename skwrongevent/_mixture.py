@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 EPS = 1e-6
 CLEAN, NOISY = 0, 1
 MIN_CLASS_ROWS = 10
+REFIT_ITERATIONS = {"global": 1, "per_class": 2}
 
 
 class BetaMixture(BaseEstimator):
@@ -224,17 +225,21 @@ class WrongEventVerdict:
 
     Owns the mixture policy: one mixture for all rows (``"global"``) or one
     per given class (``"per_class"``, where a class with fewer than 10 rows
-    or all-equal counts uses the global one). Every call to :meth:`fit` is a
-    fresh 20-iteration fit on the current counts, so the verdict is a
-    function of the counts alone and never drifts from one refit to the
-    next.
+    or all-equal counts uses the global one). The first call to :meth:`fit`
+    runs 20 EM iterations; every later call is a refit that follows the
+    previous mixture 1 EM iteration (2 per class) on the updated counts, as
+    in the paper, which gives the verdict the inertia training benefits
+    from. Such refits can drift, though (one wrong label in clean digits
+    once ended with every row flagged), so a refit that flags more than
+    twice as many rows as a fresh 20-iteration fit on the same counts is
+    replaced by the fresh fit.
 
     A verdict is also a claim about the data: that each flagged row belongs to
     the class the network predicts for it. Label noise can only be told
     apart from the truth while each class's own label is still the most
-    common true class of its rows, so one claim is implausible: that more of
-    a class's rows belong to one other class than stay in it (those judged
-    clean, or predicted as their own label). Where the verdict makes that
+    common true class of its rows, so one claim is implausible: that as many
+    of a class's rows belong to one other class as stay in it (those judged
+    clean, or predicted as their own label), or more. Where the verdict makes that
     claim, it is cut back to the rows with more wrong events than the
     class's median (``capped_classes_``). And where the network also
     predicts the class for fewer than half as many rows as carry its label,
@@ -308,8 +313,9 @@ class WrongEventVerdict:
         codes = np.asarray(codes)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the caller reports degenerate fits
-            self.mixture_ = BetaMixture().fit(counts)
-            self.class_mixtures_ = self._fit_class_mixtures(counts, codes)
+            previous = getattr(self, "mixture_", None)
+            self.mixture_ = self._refit(previous, counts)
+            self.class_mixtures_ = self._fit_class_mixtures(counts, codes, previous)
         mixtures = self.class_mixtures_ or [self.mixture_] * self.n_classes
         grid = np.arange(self.max_count + 1)
         tables = {}
@@ -342,18 +348,30 @@ class WrongEventVerdict:
         np.add.at(moves, (codes[moved], predicted[moved]), 1)
         labelled = np.bincount(codes, minlength=n_classes)
         learned = np.bincount(predicted[predicted >= 0], minlength=n_classes) >= 0.5 * labelled
-        return moves.max(axis=1) > kept, learned
+        return (moves.max(axis=1) >= kept) & (labelled > 0), learned
 
-    def _fit_class_mixtures(self, counts, codes):
+    def _refit(self, previous, counts):
+        """Follow the previous fit a few EM steps, unless a fresh fit tells it has drifted."""
+        fresh = BetaMixture(warm_start=True).fit(counts)
+        if previous is None or previous.degenerate_:
+            return fresh
+        followed = previous.set_params(max_iter=REFIT_ITERATIONS[self.kind]).fit(counts)
+        flagged = np.mean(followed.predict_proba(counts)[:, CLEAN] < 0.5)
+        fresh_flagged = np.mean(fresh.predict_proba(counts)[:, CLEAN] < 0.5)
+        return fresh if flagged > 2 * fresh_flagged + 1 / counts.size else followed
+
+    def _fit_class_mixtures(self, counts, codes, previous_global):
         if self.kind == "global":
             return None
+        previous = getattr(self, "class_mixtures_", None) or [None] * self.n_classes
         mixtures = []
-        for code in range(self.n_classes):
+        for code, before in enumerate(previous):
             class_counts = counts[codes == code]
             if class_counts.size < MIN_CLASS_ROWS or np.ptp(class_counts) == 0:
                 mixtures.append(self.mixture_)
-            else:
-                mixtures.append(BetaMixture().fit(class_counts))
+            else:  # a class that used the global mixture starts a mixture of its own
+                own = None if before is previous_global else before
+                mixtures.append(self._refit(own, class_counts))
         return mixtures
 
     def _lookup(self, counts, codes, column):
