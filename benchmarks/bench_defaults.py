@@ -14,7 +14,8 @@ Command::
 
     python benchmarks/bench_defaults.py          # about 6 minutes on 2 cores
 
-Letter needs ``../shared/data`` (skipped with a message when missing). Writes
+Letter needs the data folder (``$SKWRONGEVENT_DATA``; skipped with a message when
+missing). Writes
 ``benchmarks/results/defaults.md``; prints the same table.
 """
 

@@ -20,7 +20,7 @@ Metrics: clean-test accuracy; detection AUROC and average precision of the
 method's noise score, and precision, recall and F1 of its noise mask; fit
 time and its ratio to the plain fit of the same case, noise and seed.
 
-Targets (issue 5), checked in the output: fit time <= 0.4x cleanlab's and
+Targets, checked in the output: fit time <= 0.4x cleanlab's and
 <= 2.5x plain; AUROC and accuracy >= cleanlab's and the early-stopped
 model's on every case; accuracy within 2 points of the clean-label bound at
 40% symmetric noise on digits and MNIST.
