@@ -235,8 +235,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's epoch loop over both stages; ``epochs`` is ignored.
 
-        After the last warm-up epoch the rows are judged and the robust
-        stage starts from the base model (see ``_end_epoch``).
+        After the last warm-up epoch the rows are judged (``_end_epoch``),
+        and the first robust epoch starts from the base model
+        (``_begin_epoch``).
         """
         return super().fit_loop(X, y, epochs=self.max_epochs, **fit_params)
 
@@ -309,13 +310,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             self.module_.load_state_dict(context.base_state)
         context.stage = 2
         self.views_ = self._make_views(context)
-        context.views = (
-            self.views_
-            if isinstance(self.views_, tuple)
-            else (_identity, _identity)
-            if self.views_ is None
-            else (self.views_.weak, self.views_.strong)
-        )
+        context.views = _view_functions(self.views_)
         for state in self.optimizer_.state.values():  # a fresh optimizer, still the same object
             state.clear()
         user_schedules = any(isinstance(cb, LRScheduler) for _, cb in self.callbacks_)
@@ -472,3 +467,12 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
 def _identity(batch):
     return batch
+
+
+def _view_functions(views):
+    """The (weak, strong) callables of fitted views: None, a pair, or an estimator."""
+    if views is None:
+        return (_identity, _identity)
+    if isinstance(views, tuple):
+        return views
+    return (views.weak, views.strong)
