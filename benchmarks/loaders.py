@@ -123,6 +123,25 @@ def cifar(n_train=10000, n_test=None):
     return (X_train - mean) / std, y_train, (X_test - mean) / std, y_test
 
 
+class DigitCNN(torch.nn.Module):
+    """Two convolutions and a linear layer for 1 x 8 x 8 digit images."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 16, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(16, 16, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(),
+        )
+        self.head = torch.nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, X):
+        return self.head(self.features(X))
+
+
 class MnistCNN(torch.nn.Module):
     """Two convolutions and two linear layers for 1 x 28 x 28 images."""
 

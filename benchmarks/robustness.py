@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from loaders import DigitCNN
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
@@ -52,25 +53,6 @@ from skorch.dataset import ValidSplit
 from skwrongevent import BetaMixture, NetClassifier, WrongEventClassifier, inject_label_noise
 
 RESULTS = Path(__file__).parent / "results"
-
-
-class DigitCNN(torch.nn.Module):
-    """Two convolutions and a linear layer for 1 x 8 x 8 digit images."""
-
-    def __init__(self):
-        super().__init__()
-        self.features = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 16, 3, padding=1),
-            torch.nn.ReLU(),
-            torch.nn.Conv2d(16, 16, 3, padding=1),
-            torch.nn.ReLU(),
-            torch.nn.MaxPool2d(2),
-            torch.nn.Flatten(),
-        )
-        self.head = torch.nn.Linear(16 * 4 * 4, 10)
-
-    def forward(self, X):
-        return self.head(self.features(X))
 
 
 class ReadmeModule(torch.nn.Module):
