@@ -33,9 +33,9 @@ RESULTS = Path(__file__).parent / "results"
 CASES = {"digits": (loaders.digits, 40), "letter": (loaders.letter, 20),
          "breast_cancer": (loaders.breast_cancer, 40)}  # fmt: skip
 SETTINGS = {
-    "defaults (global mixture, no views for rows of features)": {},
+    "defaults (global mixture, views='auto': here TabularViews())": {},
     'mixture="per_class"': {"mixture": "per_class"},
-    "TabularViews() (noise of 0.1 / 0.2 within-class spreads)": {"views": TabularViews()},
+    "views=None": {"views": None},
     "TabularViews(corruption=0.1) (the previous default)": {"views": TabularViews(corruption=0.1)},
     "warmup_fraction=0.5": {"warmup_fraction": 0.5},
     "lr=1e-3": {"lr": 1e-3},
