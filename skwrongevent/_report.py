@@ -1,6 +1,7 @@
 """Label-issue reports in the shape cleanlab users know."""
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 
 def rank_label_issues(sample_cleanliness, wrong_events):
@@ -47,6 +48,7 @@ class LabelIssuesMixin:
         """
         import pandas as pd
 
+        check_is_fitted(self, "wrong_events_")
         return pd.DataFrame(
             {
                 "is_label_issue": self.noise_mask_,

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 from imblearn.pipeline import make_pipeline as make_imblearn_pipeline
 from imblearn.utils.estimator_checks import estimator_checks_generator
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -164,3 +165,9 @@ def test_find_label_issues_is_ranked(noisy_digits):
     ties = np.flatnonzero(np.diff(quality) == 0)
     assert np.all(np.diff(cleaner.wrong_events_[issues])[ties] <= 0)
     assert noise_mask[issues[:100]].mean() > 0.95
+
+
+@pytest.mark.parametrize("estimator", [WrongEventClassifier(), WrongEventCleaner()])
+def test_label_issues_of_an_unfitted_estimator_raise_not_fitted(estimator):
+    with pytest.raises(NotFittedError):
+        estimator.get_label_issues()
