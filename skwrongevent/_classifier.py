@@ -390,7 +390,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 f"Every training row has {self.wrong_events_[0]} wrong events: no evidence of "
                 "label noise, every row is treated as clean.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         capped = [c for c in self.capped_classes_.tolist() if c not in self.withheld_classes_]
         if capped:
@@ -399,7 +399,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 "no class's labels can be: only the rows above each one's median count are "
                 "flagged. Check these classes' labels, or train longer if they are hard.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         if len(self.withheld_classes_):
             warnings.warn(
@@ -409,7 +409,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 "treated as clean. Train longer or with a higher lr, try "
                 "class_weight='balanced', or check these classes' labels by hand.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     # ------------------------------------------------------------------
