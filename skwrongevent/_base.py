@@ -58,7 +58,6 @@ class FitContext:
         self.recorder = None
         self.row_map = None
         self.rows = None
-        self.fresh_step = False
 
     def sample(self):
         """A bounded random sample of the training rows and their label codes."""
@@ -70,7 +69,6 @@ class FitContext:
         if self.row_map is not None:  # positions in a training subset
             rows = self.row_map[rows]
         self.rows = rows.to(self.codes.device, non_blocking=True)
-        self.fresh_step = True
 
     def batch_codes(self):
         return self.codes[self.rows]
@@ -456,7 +454,13 @@ class NetClassifier(NeuralNetClassifier):
     def _make_fit_context(self, X, codes, weights, context_class=FitContext):
         """The per-fit scratch state; subclasses pass a richer ``context_class``."""
         seed = check_random_state(self.random_state).randint(2**31 - 1)
-        return context_class(X, codes, weights, self.device, np.random.RandomState(seed))
+        return context_class(
+            X, codes, weights, self._training_device(), np.random.RandomState(seed)
+        )
+
+    def _training_device(self):
+        """Where training batches, labels and per-row state live."""
+        return self.device
 
     def _finish_fit(self):
         """Hook run after training, also when a callback or Ctrl-C stopped it."""
@@ -517,8 +521,11 @@ class NetClassifier(NeuralNetClassifier):
         y_pred = self.infer(Xi, **fit_params)
         self._check_output(y_pred)
         loss = self.get_loss(y_pred, self._fit_context.batch_codes(), X=Xi, training=True)
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
+
+    def _backward(self, loss):
+        loss.backward()
 
     def _check_output(self, y_pred):
         n_classes = len(self.classes_)

@@ -12,7 +12,7 @@ from skorch.callbacks import LRScheduler
 from skorch.dataset import unpack_data
 
 from ._base import FitContext, NetClassifier
-from ._data import concat, to_device
+from ._data import to_device
 from ._ido import WrongEventTracker, robust_loss, select_base_epoch
 from ._mixture import WrongEventVerdict
 from ._report import LabelIssuesMixin
@@ -74,10 +74,13 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         The network; it must return one logit per class. ``None`` builds
         an :class:`MLP` sized from the data, which standardises its inputs.
     warmup_fraction : float in (0, 1], default=0.25
-        Share of ``max_epochs`` spent in the warm-up (at least one epoch;
-        fewer than 3 warm-up epochs warn). ``1.0`` skips robust training:
-        the fitted network is the base model and the verdict comes from the
-        warm-up counts.
+        Least share of ``max_epochs`` spent in the warm-up (at least one
+        epoch; fewer than 3 warm-up epochs warn). The warm-up goes on, up to
+        ``max_epochs``, while the prediction-change curve is still falling:
+        until then the network is still learning, and its counts cannot
+        tell a wrong label from a row not learned yet. ``1.0`` skips robust
+        training: the fitted network is the base model and the verdict
+        comes from the warm-up counts.
     mixture : {"global", "per_class"}, default="global"
         One beta mixture for all rows, or one per given class (the paper's
         choice). The global one matched or beat the per-class one in our
@@ -159,8 +162,12 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     Notes
     -----
-    The two views of a batch go through the network as one concatenated
-    batch, so batch-normalisation statistics are shared by both views.
+    The two views of a batch go through the network one after the other
+    with the same random state, so a dropout network drops the same units
+    for both: the consistency term then measures what the views change,
+    not dropout noise (with it, the term rewarded shrinking all logits
+    towards a constant prediction). Batch-normalisation statistics are
+    computed per view.
 
     References
     ----------
@@ -263,11 +270,21 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     def _end_epoch(self):
         context = self._fit_context
-        self.history.record("prediction_change", context.tracker.pop_prediction_changes())
+        changes, counted = context.tracker.end_epoch(self._all_reduce)
+        self.history.record("prediction_change", changes)
+        self.history.record("rows_counted", counted)
         if context.stage == 1:
             self._keep_base_model(context)
+            if context.epoch == context.warmup_epochs == context.base_epoch < self.max_epochs:
+                # The prediction-change curve is still falling: the network is still learning
+                # the rows, so a count now cannot tell a wrong label from a row not learned yet,
+                # and there is no memorisation for the base model to undo. Count on.
+                context.warmup_epochs += 1
+                context.robust_epochs -= 1
         if context.stage == 2 or context.epoch == context.warmup_epochs:
             self._judge_rows()
+
+    _all_reduce = None  # sums a tensor across processes in place, in distributed fits
 
     def _keep_base_model(self, context):
         if context.epoch > 1:
@@ -358,6 +375,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     def _finish_fit(self):
         context = self._fit_context
+        context.tracker.end_epoch(self._all_reduce)  # the passes of an interrupted epoch
+        if context.stage == 1:
+            self.views_ = None
         self._judge_rows()
         if not context.robust_epochs and context.base_state is not None:
             self.module_.load_state_dict(context.base_state)
@@ -392,6 +412,15 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 UserWarning,
                 stacklevel=4,
             )
+        if self.warmup_fraction < 1 and self.base_epoch_ == self.warmup_epochs_ == self.max_epochs:
+            warnings.warn(
+                f"The network was still learning after all {self.max_epochs} epochs (fewer "
+                "rows change prediction every epoch), so no robust training ran and the "
+                "verdict cannot tell wrong labels from rows not learned yet. Raise max_epochs "
+                "or lr.",
+                UserWarning,
+                stacklevel=4,
+            )
         capped = [c for c in self.capped_classes_.tolist() if c not in self.withheld_classes_]
         if capped:
             warnings.warn(
@@ -420,27 +449,29 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         context = self._fit_context
         if context.stage == 1:
             step = super().train_step_single(batch, **fit_params)
-            if context.fresh_step:  # count once per step, however often the optimizer asks
-                context.tracker.record_warmup(step["y_pred"].detach().argmax(dim=1), context.rows)
-                context.fresh_step = False
+            # An optimizer that evaluates a step several times (LBFGS) overwrites its own
+            # record: each row is counted once per epoch.
+            context.tracker.record_warmup(step["y_pred"].detach().argmax(dim=1), context.rows)
             return step
         return self._robust_step(batch, **fit_params)
 
     def _robust_step(self, batch, **fit_params):
         context = self._fit_context
         self._set_training(True)
-        Xi = to_device(unpack_data(batch)[0], self.device)
+        device = context.codes.device
+        Xi = to_device(unpack_data(batch)[0], device)
         weak, strong = context.views
-        logits = self.infer(concat(weak(Xi), strong(Xi)), **fit_params)
-        self._check_output(logits)
-        logits_weak, logits_strong = logits.chunk(2)
-        if context.fresh_step:
-            context.tracker.record_robust(
-                logits_weak.detach().argmax(dim=1),
-                logits_strong.detach().argmax(dim=1),
-                context.rows,
-            )
-            context.fresh_step = False
+        X_weak, X_strong = weak(Xi), strong(Xi)
+        # Both views see the same dropout masks (and any other randomness in the module), so
+        # the consistency term compares views and cannot be lowered by shrinking the logits.
+        replay = _replayable_randomness(device)
+        logits_weak = self.infer(X_weak, **fit_params)
+        replay()
+        logits_strong = self.infer(X_strong, **fit_params)
+        self._check_output(logits_weak)
+        context.tracker.record_robust(
+            logits_weak.detach().argmax(dim=1), logits_strong.detach().argmax(dim=1), context.rows
+        )
         loss = self.get_robust_loss(
             logits_weak,
             logits_strong,
@@ -448,7 +479,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             *context.tracker.weights(context.rows),
             sample_weight=context.batch_weights(),
         )
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": logits_weak}
 
     def get_robust_loss(
@@ -469,6 +500,20 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         return robust_loss(
             logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf, sample_weight
         )
+
+
+def _replayable_randomness(device):
+    """Snapshot torch's random state on ``device``; the returned function restores it."""
+    device = torch.device(device)
+    cpu_state = torch.get_rng_state()
+    cuda_state = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+    def replay():
+        torch.set_rng_state(cpu_state)
+        if cuda_state is not None:
+            torch.cuda.set_rng_state(cuda_state, device)
+
+    return replay
 
 
 def _identity(batch):

@@ -250,10 +250,3 @@ def to_device(batch, device):
     if isinstance(batch, Mapping):
         return {key: to_device(value, device) for key, value in batch.items()}
     return torch.as_tensor(batch).to(device, non_blocking=True)
-
-
-def concat(first, second):
-    """Stack two batches (tensors or dicts of tensors) along the rows."""
-    if isinstance(first, Mapping):
-        return {key: torch.cat([first[key], second[key]]) for key in first}
-    return torch.cat([first, second])

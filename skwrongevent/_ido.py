@@ -7,14 +7,25 @@ import torch.nn.functional as F
 class WrongEventTracker:
     """Per-row counters on the training device, updated without host syncs.
 
-    Holds three small integer vectors (count, given label, last prediction),
-    so memory grows with the number of rows only, never with rows times
-    classes.
+    A row's training passes in an epoch are buffered in one integer per
+    row (the last pass wins, so a row seen twice in an epoch is counted
+    once); :meth:`end_epoch` adds them to the counts. In a distributed fit
+    every process trains on its own rows and one sum across processes per
+    epoch makes the counts whole and identical everywhere. Memory grows
+    with the number of rows only (four ``int32`` vectors), never with rows
+    times classes.
 
     Parameters
     ----------
     labels : torch.Tensor of shape (n_rows,)
         Each row's given label as a class code, on the training device.
+
+    Attributes
+    ----------
+    wrong : torch.Tensor of shape (n_rows,), dtype=int32
+        Wrong events counted up to the last :meth:`end_epoch`.
+    last_prediction : torch.Tensor of shape (n_rows,), dtype=int32
+        Each row's prediction in its last counted pass, -1 before the first.
 
     Examples
     --------
@@ -22,42 +33,62 @@ class WrongEventTracker:
     >>> from skwrongevent import WrongEventTracker
     >>> tracker = WrongEventTracker(torch.tensor([0, 1, 1]))
     >>> tracker.record_warmup(torch.tensor([0, 0]), rows=torch.tensor([0, 1]))
-    >>> tracker.wrong.tolist(), tracker.pop_prediction_changes()
-    ([0, 1, 0], 2)
+    >>> tracker.end_epoch()  # (rows whose prediction changed, rows counted)
+    (2, 2)
+    >>> tracker.wrong.tolist()
+    [0, 1, 0]
     """
 
     def __init__(self, labels):
-        self.labels = labels
+        self.labels = labels.to(torch.int32)
         self.wrong = torch.zeros(labels.shape, dtype=torch.int32, device=labels.device)
         self.last_prediction = torch.full_like(self.wrong, -1)
-        self.changes = torch.zeros((), dtype=torch.int64, device=labels.device)
+        # This epoch's pass of each row: 4 * (prediction + 1) + wrong events (0-2); 0 = not seen.
+        self.epoch_pass = torch.zeros_like(self.wrong)
         self.table = None
 
     def record_warmup(self, predicted, rows):
-        """Count the wrong events and prediction changes of one warm-up batch."""
-        self.wrong[rows] += (predicted != self.labels[rows]).int()
-        self._record_changes(predicted, rows)
+        """Record one warm-up batch's predictions."""
+        self.epoch_pass[rows] = 4 * (predicted.int() + 1) + (predicted != self.labels[rows]).int()
 
     def record_robust(self, predicted_weak, predicted_strong, rows):
-        """Count both views' wrong events of one robust-stage batch."""
+        """Record one robust-stage batch: both views' wrong events, the weak view's prediction."""
         labels = self.labels[rows]
-        self.wrong[rows] += (predicted_weak != labels).int() + (predicted_strong != labels).int()
-        self._record_changes(predicted_weak, rows)
+        wrong = (predicted_weak != labels).int() + (predicted_strong != labels).int()
+        self.epoch_pass[rows] = 4 * (predicted_weak.int() + 1) + wrong
 
-    def _record_changes(self, predicted, rows):
-        self.changes += (predicted != self.last_prediction[rows]).sum()
-        self.last_prediction[rows] = predicted.int()
+    def counts(self, rows):
+        """Rows' wrong events, this epoch's included."""
+        return self.wrong[rows] + self.epoch_pass[rows] % 4
 
-    def pop_prediction_changes(self):
-        """Rows whose prediction changed since the last call (one host sync)."""
-        changes = int(self.changes)
-        self.changes.zero_()
-        return changes
+    def end_epoch(self, all_reduce=None):
+        """Add the epoch's passes to the counts (one host sync).
+
+        Parameters
+        ----------
+        all_reduce : callable or None, default=None
+            Sums a tensor across processes in place, for distributed fits.
+
+        Returns
+        -------
+        changes, counted : int
+            Rows whose prediction changed, and rows seen in the epoch.
+        """
+        if all_reduce is not None:
+            all_reduce(self.epoch_pass)
+        seen = self.epoch_pass > 0
+        predicted = self.epoch_pass // 4 - 1
+        changes = (seen & (predicted != self.last_prediction)).sum()
+        self.wrong += self.epoch_pass % 4
+        self.last_prediction = torch.where(seen, predicted, self.last_prediction)
+        self.epoch_pass.zero_()
+        changes, counted = torch.stack([changes, seen.sum()]).tolist()
+        return changes, counted
 
     def weights(self, rows):
         """``p_0, p_1, F_0, F_1`` of rows at their current counts, from ``table``."""
-        counts = self.wrong[rows].clamp(max=self.table.shape[1] - 1).long()
-        return self.table[self.labels[rows], counts].unbind(dim=1)
+        counts = self.counts(rows).clamp(max=self.table.shape[1] - 1).long()
+        return self.table[self.labels[rows].long(), counts].unbind(dim=1)
 
 
 def select_base_epoch(prediction_changes):

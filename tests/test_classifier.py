@@ -39,12 +39,33 @@ def test_tracker_counts_wrong_events_and_changes_on_scripted_predictions():
     # Epoch 1, two batches in shuffled order: rows 2, 0 then rows 3, 1.
     tracker.record_warmup(torch.tensor([1, 0]), torch.tensor([2, 0]))
     tracker.record_warmup(torch.tensor([0, 0]), torch.tensor([3, 1]))
+    assert tracker.counts(torch.arange(4)).tolist() == [0, 1, 0, 0]
+    assert tracker.end_epoch() == (4, 4)  # every row's first prediction is new
     assert tracker.wrong.tolist() == [0, 1, 0, 0]
-    assert tracker.pop_prediction_changes() == 4  # every row's first prediction is new
-    # Epoch 2: row 1 now right, row 2 now wrong.
-    tracker.record_warmup(torch.tensor([0, 1, 0, 0]), torch.arange(4))
-    assert tracker.wrong.tolist() == [0, 1, 1, 0]
-    assert tracker.pop_prediction_changes() == 2  # rows 1 and 2 changed
+    # Epoch 2: row 1 now right, row 2 now wrong; row 3 is seen twice and counted once.
+    tracker.record_warmup(torch.tensor([0, 1, 0, 1]), torch.arange(4))
+    tracker.record_warmup(torch.tensor([1]), torch.tensor([3]))
+    assert tracker.end_epoch() == (3, 4)  # rows 1, 2 and 3 changed
+    assert tracker.wrong.tolist() == [0, 1, 1, 1]
+    # Epoch 3 sees row 0 only: the others keep their count and prediction.
+    tracker.record_warmup(torch.tensor([0]), torch.tensor([0]))
+    assert tracker.end_epoch() == (0, 1)
+    assert tracker.last_prediction.tolist() == [0, 1, 0, 1]
+
+
+def test_tracker_sums_the_epoch_across_processes():
+    # Two processes, each trained on its own rows: the sum makes the epoch whole.
+    first, second = (
+        WrongEventTracker(torch.tensor([0, 1, 1])),
+        WrongEventTracker(torch.tensor([0, 1, 1])),
+    )
+    first.record_warmup(torch.tensor([1, 1]), torch.tensor([0, 1]))
+    second.record_warmup(torch.tensor([0]), torch.tensor([2]))
+    total = first.epoch_pass + second.epoch_pass
+    for tracker in (first, second):
+        assert tracker.end_epoch(all_reduce=lambda tensor: tensor.copy_(total)) == (3, 3)
+        assert tracker.wrong.tolist() == [1, 0, 1]
+        assert tracker.last_prediction.tolist() == [1, 1, 0]
 
 
 def test_tracker_robust_counts_both_views_and_looks_up_weights_at_the_counts():
@@ -54,9 +75,10 @@ def test_tracker_robust_counts_both_views_and_looks_up_weights_at_the_counts():
     grid = torch.arange(6, dtype=torch.float32)
     tracker.table = torch.stack([grid, grid + 10]).unsqueeze(-1).repeat(1, 1, 4)
     tracker.record_robust(torch.tensor([1, 1, 0]), torch.tensor([1, 0, 0]), torch.arange(3))
-    assert tracker.wrong.tolist() == [2, 1, 2]
+    assert tracker.counts(torch.arange(3)).tolist() == [2, 1, 2]  # the step's own counts
     clean, *_ = tracker.weights(torch.arange(3))
     assert clean.tolist() == [2, 11, 12]
+    tracker.end_epoch()
     tracker.wrong[:] = 9  # counts beyond the table are clamped to its last column
     clean, *_ = tracker.weights(torch.arange(3))
     assert clean.tolist() == [5, 15, 15]
@@ -542,6 +564,13 @@ def test_unscaled_features_train_like_scaled_ones():
     assert raw.score(X_test, y_test) > 0.9 and raw.noise_mask_.mean() < 0.1
 
 
+class StopAtFirstEpoch(WrongEventClassifier):
+    """Always starts robust training after the least warm-up."""
+
+    def select_base_epoch(self, prediction_changes):
+        return 1
+
+
 def test_views_are_fitted_on_a_bounded_sample():
     X = np.random.default_rng(0).normal(size=(3000, 4)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
@@ -552,5 +581,39 @@ def test_views_are_fitted_on_a_bounded_sample():
             seen.append(len(X))
             return super().fit(X, y)
 
-    WrongEventClassifier(views=Recorder(), max_epochs=4, warmup_fraction=0.5).fit(X, y)
+    StopAtFirstEpoch(views=Recorder(), max_epochs=4, warmup_fraction=0.5).fit(X, y)
     assert seen == [2048]
+
+
+class NeverSettles(WrongEventClassifier):
+    """Reads every prediction-change curve as still falling."""
+
+    def select_base_epoch(self, prediction_changes):
+        return len(prediction_changes) + 1
+
+
+def test_warmup_goes_on_while_the_network_is_still_learning(blobs):
+    X, y = blobs
+    settles = StopAtFirstEpoch(max_epochs=8, random_state=0).fit(X, y)
+    assert (settles.warmup_epochs_, settles.robust_epochs_) == (2, 6)
+    with pytest.warns(UserWarning, match="still learning after all 8 epochs"):
+        learning = NeverSettles(max_epochs=8, random_state=0).fit(X, y)
+    assert (learning.warmup_epochs_, learning.robust_epochs_, learning.base_epoch_) == (8, 0, 8)
+    assert learning.views_ is None
+    assert learning.history_[:, "stage"] == [1] * 8
+
+
+def test_both_views_see_the_same_dropout_masks(blobs):
+    X, y = blobs
+    same = []
+
+    class Recorder(StopAtFirstEpoch):
+        def get_robust_loss(self, logits_weak, logits_strong, *args, **kwargs):
+            same.append(torch.equal(logits_weak, logits_strong))
+            return super().get_robust_loss(logits_weak, logits_strong, *args, **kwargs)
+
+    module = torch.nn.Sequential(
+        torch.nn.Linear(X.shape[1], 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 3)
+    )
+    Recorder(module, views=None, max_epochs=4, random_state=0).fit(X, y)
+    assert same and all(same)

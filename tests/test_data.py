@@ -48,6 +48,13 @@ def cnn(module=SmallCNN, **params):
     return WrongEventClassifier(module, **settings)
 
 
+class StopAtFirstEpoch(WrongEventClassifier):
+    """Always starts robust training after the least warm-up."""
+
+    def select_base_epoch(self, prediction_changes):
+        return 1
+
+
 class PairDataset(torch.utils.data.Dataset):
     """(image, label) pairs, with no ``targets`` attribute."""
 
@@ -79,11 +86,11 @@ def test_cnn_on_noisy_digit_images_finds_the_wrong_labels(fitted_cnn, digit_imag
 
 def test_auto_views_pick_image_views_for_images_of_16_pixels_or_more(digit_images):
     X, y_noisy, _, _ = digit_images
-    small = cnn(max_epochs=2).fit(X[:64], y_noisy[:64])
-    assert small.views_ is None
+    small = StopAtFirstEpoch(SmallCNN, max_epochs=3, random_state=0).fit(X[:64], y_noisy[:64])
+    assert small.robust_epochs_ == 1 and small.views_ is None
     X16 = np.kron(X[:64], np.ones((1, 1, 2, 2), dtype=np.float32))  # 16 x 16
     wide = torch.nn.Sequential(SmallCNN().features, torch.nn.Linear(16 * 8 * 8, 10))
-    large = cnn(wide, max_epochs=2).fit(X16, y_noisy[:64])
+    large = StopAtFirstEpoch(wide, max_epochs=3, random_state=0).fit(X16, y_noisy[:64])
     assert isinstance(large.views_, ImageViews)
     assert not large.views_.flip  # a mirrored digit is no digit
 
