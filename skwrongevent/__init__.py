@@ -5,6 +5,7 @@ skorch: count each training row's wrong events, model the counts with a
 beta mixture, and train with a per-row, dynamically weighted loss.
 """
 
+from ._accelerate import AcceleratedWrongEventClassifier, ShardBatchSampler
 from ._base import NetClassifier
 from ._classifier import WrongEventClassifier
 from ._cleaner import WrongEventCleaner, find_label_issues
@@ -19,9 +20,11 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "MLP",
+    "AcceleratedWrongEventClassifier",
     "BetaMixture",
     "ImageViews",
     "NetClassifier",
+    "ShardBatchSampler",
     "TabularViews",
     "WrongEventClassifier",
     "WrongEventCleaner",

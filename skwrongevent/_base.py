@@ -493,19 +493,23 @@ class NetClassifier(NeuralNetClassifier):
         if not training or context is None:
             return super().get_iterator(dataset, training=training)
         kwargs = self.get_params_for("iterator_train")
-        batch_size = kwargs.pop("batch_size", self.batch_size)
-        batch_sampler = kwargs.pop("batch_sampler", None)
-        if batch_sampler is None:
-            sampler = kwargs.pop("sampler", None)
-            if sampler is None:
-                shuffle = kwargs.pop("shuffle", False)
-                sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-            kwargs.pop("shuffle", None)
-            if batch_size == -1:
-                batch_size = len(dataset)
-            batch_sampler = BatchSampler(sampler, batch_size, kwargs.pop("drop_last", False))
+        batch_sampler = self._training_batch_sampler(dataset, kwargs)
         context.recorder = RowRecorder(batch_sampler)
         return self.iterator_train(dataset, batch_sampler=context.recorder, **kwargs)
+
+    def _training_batch_sampler(self, dataset, kwargs):
+        """The training loader's batch sampler; pops what it uses from the loader's ``kwargs``."""
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        batch_sampler = kwargs.pop("batch_sampler", None)
+        if batch_sampler is not None:
+            return batch_sampler
+        sampler = kwargs.pop("sampler", None)
+        shuffle = kwargs.pop("shuffle", False)
+        if sampler is None:
+            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        return BatchSampler(sampler, batch_size, kwargs.pop("drop_last", False))
 
     # ------------------------------------------------------------------
     # Steps

@@ -233,14 +233,6 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         context.verdict = WrongEventVerdict(
             self.mixture, len(self.classes_), context.warmup_epochs + 2 * context.robust_epochs
         )
-        if 0 < context.warmup_epochs < MIN_WARMUP_EPOCHS:
-            warnings.warn(
-                f"The warm-up has {context.warmup_epochs} epoch(s), too few to tell wrong labels "
-                "from rows not learned yet. Raise max_epochs or warmup_fraction so that it has "
-                f"at least {MIN_WARMUP_EPOCHS}.",
-                UserWarning,
-                stacklevel=3,
-            )
         return context
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
@@ -405,6 +397,14 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.robust_epochs_ = context.epoch - self.warmup_epochs_
 
     def _warn_about_verdict(self, context):
+        if 0 < self.warmup_epochs_ < MIN_WARMUP_EPOCHS:
+            warnings.warn(
+                f"The warm-up had {self.warmup_epochs_} epoch(s), too few to tell wrong labels "
+                "from rows not learned yet. Raise max_epochs or warmup_fraction so that it has "
+                f"at least {MIN_WARMUP_EPOCHS}.",
+                UserWarning,
+                stacklevel=4,
+            )
         if context.verdict.degenerate_:
             warnings.warn(
                 f"Every training row has {self.wrong_events_[0]} wrong events: no evidence of "

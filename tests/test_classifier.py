@@ -507,8 +507,8 @@ def test_duplicate_classes_are_rejected(blobs):
 
 
 def test_short_warm_up_warns(blobs):
-    with pytest.warns(UserWarning, match="too few to tell wrong labels"):
-        WrongEventClassifier(max_epochs=4, random_state=0).fit(*blobs)
+    with pytest.warns(UserWarning, match="warm-up had 2 epoch"):
+        StopAtFirstEpoch(max_epochs=4, random_state=0).fit(*blobs)
 
 
 def clean_digit_labels():

@@ -1,0 +1,47 @@
+"""Fits AcceleratedWrongEventClassifier on noisy digits and saves what each process ends with.
+
+Run by ``test_distributed.py`` as ``torchrun --nproc_per_node N tests/distributed_fit.py
+BATCH_SIZE OUT``, and as a single process with ``python``.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+
+from skwrongevent import AcceleratedWrongEventClassifier, inject_label_noise
+
+N_ROWS = 1001  # not a multiple of any process count times batch size: a sampler would pad
+
+
+def main(batch_size, out):
+    torch.set_num_threads(1)
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:N_ROWS]).astype(np.float32)
+    y_noisy, is_wrong = inject_label_noise(y[:N_ROWS], 0.4, random_state=0)
+    accelerator = Accelerator(cpu=True)
+    clf = AcceleratedWrongEventClassifier(
+        accelerator=accelerator, max_epochs=16, batch_size=batch_size, random_state=0
+    ).fit(X, y_noisy)
+    mixture = clf.mixture_
+    np.savez(
+        Path(out) / f"process{accelerator.process_index}.npz",
+        is_wrong=is_wrong,
+        wrong_events=clf.wrong_events_,
+        cleanliness=clf.sample_cleanliness_,
+        noise_mask=clf.noise_mask_,
+        predicted_labels=clf.predicted_labels_,
+        rows_counted=clf.history_[:, "rows_counted"],
+        stage=clf.history_[:, "stage"],
+        mixture=np.r_[mixture.alphas_, mixture.betas_, mixture.weights_],
+        base_epoch=clf.base_epoch_,
+        proba=clf.predict_proba(X),
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2])
