@@ -52,7 +52,7 @@ class FitContext:
 
     def __init__(self, X, codes, weights, device, random_state):
         self.X = X
-        self.codes = torch.as_tensor(codes, dtype=torch.int64).to(device)
+        self.codes = torch.as_tensor(codes).to(device, torch.int32)
         self.weights = None if weights is None else torch.as_tensor(weights).float().to(device)
         self.random_state = random_state
         self.recorder = None
@@ -71,7 +71,7 @@ class FitContext:
         self.rows = rows.to(self.codes.device, non_blocking=True)
 
     def batch_codes(self):
-        return self.codes[self.rows]
+        return self.codes[self.rows].long()
 
     def batch_weights(self):
         return None if self.weights is None else self.weights[self.rows]
@@ -327,7 +327,7 @@ class NetClassifier(NeuralNetClassifier):
     def _codes_of(self, y):
         """Each label's index in ``classes_`` (which may be in any order)."""
         sorter = np.argsort(self.classes_, kind="stable")
-        return sorter[np.searchsorted(self.classes_, y, sorter=sorter)].astype(np.int64)
+        return sorter[np.searchsorted(self.classes_, y, sorter=sorter)].astype(np.int32)
 
     def _row_weights(self, codes, sample_weight):
         """Per-row loss weights with mean 1, or None when all rows weigh the same."""
@@ -548,7 +548,7 @@ class NetClassifier(NeuralNetClassifier):
         classes = self.classes_
         if isinstance(y, torch.Tensor) and np.array_equal(classes, np.arange(len(classes))):
             return y.long()
-        return torch.as_tensor(self._codes_of(np.asarray(on_host(y))))
+        return torch.as_tensor(self._codes_of(np.asarray(on_host(y)))).long()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """skorch's loss; in training, the weighted mean when rows have weights."""

@@ -382,8 +382,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         counts = context.tracker.wrong.cpu().numpy().astype(np.int64)
         predicted = context.tracker.last_prediction.cpu().numpy()
         self.wrong_events_ = counts
-        self.sample_cleanliness_ = verdict.cleanliness(counts, codes).astype(np.float64)
-        self.sample_difficulty_ = verdict.difficulty(counts, codes).astype(np.float64)
+        self.sample_cleanliness_ = verdict.cleanliness(counts, codes).astype(np.float64, copy=False)
+        self.sample_difficulty_ = verdict.difficulty(counts, codes).astype(np.float64, copy=False)
         self.noise_mask_ = self.sample_cleanliness_ < 0.5
         self.given_labels_ = self.classes_[codes]
         self.predicted_labels_ = self.classes_[np.where(predicted < 0, codes, predicted)]

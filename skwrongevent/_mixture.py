@@ -356,8 +356,11 @@ class WrongEventVerdict:
         if previous is None or previous.degenerate_:
             return fresh
         followed = previous.set_params(max_iter=REFIT_ITERATIONS[self.kind]).fit(counts)
-        flagged = np.mean(followed.predict_proba(counts)[:, CLEAN] < 0.5)
-        fresh_flagged = np.mean(fresh.predict_proba(counts)[:, CLEAN] < 0.5)
+        values, multiplicity = np.unique(counts, return_counts=True)  # one row per count
+        flagged, fresh_flagged = (
+            multiplicity[mixture.predict_proba(values)[:, CLEAN] < 0.5].sum() / counts.size
+            for mixture in (followed, fresh)
+        )
         return fresh if flagged > 2 * fresh_flagged + 1 / counts.size else followed
 
     def _fit_class_mixtures(self, counts, codes, previous_global):
