@@ -31,6 +31,7 @@ def main(batch_size, out):
     np.savez(
         Path(out) / f"process{accelerator.process_index}.npz",
         is_wrong=is_wrong,
+        n_processes=accelerator.num_processes,
         wrong_events=clf.wrong_events_,
         cleanliness=clf.sample_cleanliness_,
         noise_mask=clf.noise_mask_,

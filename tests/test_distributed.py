@@ -62,7 +62,8 @@ def fits(tmp_path_factory):
 
 
 def test_every_process_ends_with_the_same_rows_and_mixture(fits):
-    (first, second), _ = fits
+    (first, second), single = fits
+    assert first["n_processes"] == 2 and single["n_processes"] == 1
     for name in first.files:
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
 
