@@ -77,6 +77,8 @@ class FitContext:
         return None if self.weights is None else self.weights[self.rows]
 
 
+CODE_CHUNK = 2**16
+
 _UNINITIALIZED = {"history_": None, "initialized_": False, "virtual_params_": MappingProxyType({})}
 
 
@@ -327,7 +329,13 @@ class NetClassifier(NeuralNetClassifier):
     def _codes_of(self, y):
         """Each label's index in ``classes_`` (which may be in any order)."""
         sorter = np.argsort(self.classes_, kind="stable")
-        return sorter[np.searchsorted(self.classes_, y, sorter=sorter)].astype(np.int32)
+        codes = np.empty(len(y), dtype=np.int32)
+        for start in range(0, len(y), CODE_CHUNK):  # bounded temporaries for large y
+            chunk = y[start : start + CODE_CHUNK]
+            codes[start : start + CODE_CHUNK] = sorter[
+                np.searchsorted(self.classes_, chunk, sorter=sorter)
+            ]
+        return codes
 
     def _row_weights(self, codes, sample_weight):
         """Per-row loss weights with mean 1, or None when all rows weigh the same."""

@@ -116,7 +116,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    wrong_events_ : ndarray of shape (n_rows,), dtype=int64
+    wrong_events_ : ndarray of shape (n_rows,), dtype=int32
         Final wrong-event count of each training row.
     sample_cleanliness_ : ndarray of shape (n_rows,)
         Probability that each row's label is right.
@@ -377,16 +377,20 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self._warn_about_verdict(context)
 
     def _set_row_statistics(self, context):
-        verdict = context.verdict
+        verdict, tracker = context.verdict, context.tracker
         codes = context.codes.cpu().numpy()
-        counts = context.tracker.wrong.cpu().numpy().astype(np.int64)
-        predicted = context.tracker.last_prediction.cpu().numpy()
-        self.wrong_events_ = counts
+        # Per-row results as small as they can be: label codes in the smallest integer type,
+        # decoded on access, and the tracker's counters released as soon as they are read.
+        code_type = np.min_scalar_type(len(self.classes_))
+        self._given_codes = codes.astype(code_type)
+        predicted = tracker.last_prediction
+        self._predicted_codes = torch.where(predicted < 0, context.codes, predicted).cpu().numpy()
+        self._predicted_codes = self._predicted_codes.astype(code_type)
+        tracker.last_prediction = tracker.epoch_pass = None
+        self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes).astype(np.float64, copy=False)
         self.sample_difficulty_ = verdict.difficulty(counts, codes).astype(np.float64, copy=False)
         self.noise_mask_ = self.sample_cleanliness_ < 0.5
-        self.given_labels_ = self.classes_[codes]
-        self.predicted_labels_ = self.classes_[np.where(predicted < 0, codes, predicted)]
         self.mixture_ = verdict.mixture_
         self.class_mixtures_ = verdict.class_mixtures_
         self.capped_classes_ = self.classes_[verdict.capped_classes_]
@@ -440,6 +444,14 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 UserWarning,
                 stacklevel=4,
             )
+
+    @property
+    def given_labels_(self):
+        return self.classes_[self._given_codes]
+
+    @property
+    def predicted_labels_(self):
+        return self.classes_[self._predicted_codes]
 
     # ------------------------------------------------------------------
     # Training steps

@@ -74,15 +74,18 @@ class WrongEventTracker:
         changes, counted : int
             Rows whose prediction changed, and rows seen in the epoch.
         """
+        passes = self.epoch_pass
         if all_reduce is not None:
-            all_reduce(self.epoch_pass)
-        seen = self.epoch_pass > 0
-        predicted = self.epoch_pass // 4 - 1
-        changes = (seen & (predicted != self.last_prediction)).sum()
-        self.wrong += self.epoch_pass % 4
-        self.last_prediction = torch.where(seen, predicted, self.last_prediction)
-        self.epoch_pass.zero_()
-        changes, counted = torch.stack([changes, seen.sum()]).tolist()
+            all_reduce(passes)
+        seen = passes > 0
+        counted = seen.sum()
+        self.wrong += passes % 4
+        passes.div_(4, rounding_mode="floor").sub_(1)  # now the predictions, -1 where unseen
+        seen &= passes != self.last_prediction  # now the rows whose prediction changed
+        changes = seen.sum()
+        self.last_prediction = torch.where(passes < 0, self.last_prediction, passes)
+        passes.zero_()
+        changes, counted = torch.stack([changes, counted]).tolist()
         return changes, counted
 
     def weights(self, rows):

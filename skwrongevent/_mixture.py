@@ -323,7 +323,7 @@ class WrongEventVerdict:
             if id(mixture) not in tables:
                 tables[id(mixture)] = np.hstack([mixture.predict_proba(grid), mixture.cdf(grid)])
         table = np.stack([tables[id(mixture)] for mixture in mixtures])
-        counts = np.minimum(counts, self.max_count).astype(int)
+        counts = np.minimum(counts, self.max_count).astype(np.int32, copy=False)
         implausible, learned = self._plausibility(table, counts, codes, predicted)
         self.capped_classes_ = np.flatnonzero(implausible & learned)
         self.withheld_classes_ = np.flatnonzero(implausible & ~learned)
@@ -341,7 +341,7 @@ class WrongEventVerdict:
         if predicted is None:
             return np.zeros(n_classes, dtype=bool), np.ones(n_classes, dtype=bool)
         predicted = np.asarray(predicted)
-        flagged = table[codes, counts, CLEAN] < 0.5
+        flagged = (table[:, :, CLEAN] < 0.5)[codes, counts]
         moved = flagged & (predicted >= 0) & (predicted != codes)
         kept = np.bincount(codes[~moved], minlength=n_classes)
         moves = np.zeros((n_classes, n_classes), dtype=np.int64)
@@ -378,7 +378,7 @@ class WrongEventVerdict:
         return mixtures
 
     def _lookup(self, counts, codes, column):
-        counts = np.minimum(np.asarray(counts), self.max_count).astype(int)
+        counts = np.minimum(np.asarray(counts), self.max_count).astype(np.int32, copy=False)
         return self.table_[np.asarray(codes), counts, column]
 
     def cleanliness(self, counts, codes):

@@ -216,7 +216,7 @@ def test_digits_detection_and_accuracy(fitted_digits, noisy_digits):
     assert clf.score(X_test, y_test) >= 0.88
     n = len(y_noisy)
     assert clf.wrong_events_.shape == clf.sample_difficulty_.shape == clf.noise_mask_.shape == (n,)
-    assert clf.wrong_events_.dtype == np.int64 and clf.noise_mask_.dtype == bool
+    assert clf.wrong_events_.dtype == np.int32 and clf.noise_mask_.dtype == bool
     np.testing.assert_array_equal(clf.noise_mask_, clf.sample_cleanliness_ < 0.5)
     assert np.all((clf.sample_difficulty_ >= 0) & (clf.sample_difficulty_ <= 1))
     assert clf.wrong_events_.max() <= clf.warmup_epochs_ + 2 * clf.robust_epochs_
