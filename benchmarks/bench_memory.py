@@ -9,10 +9,10 @@ Method: each model is fitted in its own process, with the same module,
 optimiser (AdamW) and 2 epochs, and reports its peak resident memory. The
 per-row cost is the slope of the difference between the two models from a
 quarter of the rows to all of them, which leaves out fixed costs (modules
-imported, the network). Target: at most 40 bytes per row at 1,000,000 rows
+imported, the network); each peak is the median of 3 runs. Target: at most 40 bytes per row at 1,000,000 rows
 x 20 features.
 
-Command (about 2 minutes on 2 CPU cores)::
+Command (about 3 minutes on 2 CPU cores)::
 
     python benchmarks/bench_memory.py [--rows 1000000]
 
@@ -101,7 +101,14 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     sizes = (args.rows // 4, args.rows)
-    peak = {size: measure(size) for size in sizes}
+    # Peak memory varies by some MiB from run to run (allocator timing): medians of 3.
+    runs = {size: [measure(size) for _ in range(3)] for size in sizes}
+    peak = {
+        size: {
+            kind: float(np.median([run[kind] for run in runs[size]])) for kind in ("plain", "ours")
+        }
+        for size in sizes
+    }
     difference = {size: peak[size]["ours"] - peak[size]["plain"] for size in sizes}
     per_row = (difference[sizes[1]] - difference[sizes[0]]) / (sizes[1] - sizes[0])
     lines = [

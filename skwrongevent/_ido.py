@@ -77,13 +77,16 @@ class WrongEventTracker:
         passes = self.epoch_pass
         if all_reduce is not None:
             all_reduce(passes)
+        # In place throughout: no temporary as large as the counts.
         seen = passes > 0
         counted = seen.sum()
-        self.wrong += passes % 4
-        passes.div_(4, rounding_mode="floor").sub_(1)  # now the predictions, -1 where unseen
+        self.wrong += passes
+        passes.div_(4, rounding_mode="floor")
+        self.wrong.sub_(passes, alpha=4)  # adds passes % 4, the wrong events
+        passes.sub_(1)  # now the predictions, -1 where unseen
         seen &= passes != self.last_prediction  # now the rows whose prediction changed
         changes = seen.sum()
-        self.last_prediction = torch.where(passes < 0, self.last_prediction, passes)
+        torch.where(passes < 0, self.last_prediction, passes, out=self.last_prediction)
         passes.zero_()
         changes, counted = torch.stack([changes, counted]).tolist()
         return changes, counted

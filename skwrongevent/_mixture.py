@@ -100,7 +100,7 @@ class BetaMixture(BaseEstimator):
         """
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 0:
             raise ValueError(f"max_iter must be a non-negative int, got {self.max_iter!r}.")
-        values, multiplicity = np.unique(_as_counts(counts), return_counts=True)
+        values, multiplicity = _distinct_counts(counts)
         self.min_count_ = float(values[0])
         self.max_count_ = float(values[-1])
         self.degenerate_ = values.size == 1
@@ -356,7 +356,7 @@ class WrongEventVerdict:
         if previous is None or previous.degenerate_:
             return fresh
         followed = previous.set_params(max_iter=REFIT_ITERATIONS[self.kind]).fit(counts)
-        values, multiplicity = np.unique(counts, return_counts=True)  # one row per count
+        values, multiplicity = _distinct_counts(counts)
         flagged, fresh_flagged = (
             multiplicity[mixture.predict_proba(values)[:, CLEAN] < 0.5].sum() / counts.size
             for mixture in (followed, fresh)
@@ -393,6 +393,20 @@ class WrongEventVerdict:
     def degenerate_(self):
         """Whether all counts were equal, so that nothing can be judged."""
         return self.mixture_.degenerate_
+
+
+def _distinct_counts(counts):
+    """The distinct counts, ascending, and how many rows have each.
+
+    Integer counts are tallied with ``np.bincount``, which needs memory for
+    the largest count only, not a sorted copy of every row's count.
+    """
+    counts = np.asarray(counts)
+    if counts.dtype.kind in "iu" and counts.ndim == 1 and counts.size and counts.min() >= 0:
+        multiplicity = np.bincount(counts)
+        values = np.flatnonzero(multiplicity)
+        return values.astype(np.float64), multiplicity[values]
+    return np.unique(_as_counts(counts), return_counts=True)
 
 
 def _as_counts(counts):
