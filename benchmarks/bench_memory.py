@@ -9,8 +9,8 @@ Method: each model is fitted in its own process, with the same module,
 optimiser (AdamW) and 2 epochs, and reports its peak resident memory. The
 per-row cost is the slope of the difference between the two models from a
 quarter of the rows to all of them, which leaves out fixed costs (modules
-imported, the network); each peak is the median of 3 runs. Target: at most 40 bytes per row at 1,000,000 rows
-x 20 features.
+imported, the network); each peak is the median of 3 runs. Target: at most
+40 bytes per row at 1,000,000 rows x 20 features.
 
 Command (about 3 minutes on 2 CPU cores)::
 

@@ -149,6 +149,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         self._check_params()
         validate_data(self, X, reset=True, dtype=None, skip_check_array=True)
         self.classifier_ = self._make_classifier().fit(X, _labels_from_target(y))
+        self._row_index = self.classifier_._row_index
         self.wrong_events_ = self.classifier_.wrong_events_
         self.sample_cleanliness_ = self.classifier_.sample_cleanliness_
         self.sample_difficulty_ = self.classifier_.sample_difficulty_

@@ -32,18 +32,51 @@ def rank_label_issues(sample_cleanliness, wrong_events):
 
 
 class LabelIssuesMixin:
-    """Adds ``get_label_issues`` to estimators with per-row wrong-event statistics."""
+    """Label-issue reports for estimators with per-row wrong-event statistics.
+
+    Needs the fitted ``noise_mask_``, ``sample_cleanliness_``,
+    ``sample_difficulty_``, ``wrong_events_``, ``given_labels_`` and
+    ``predicted_labels_``; ``_row_index`` holds the index of a DataFrame
+    ``X`` seen in ``fit``.
+    """
+
+    _row_index = None
+
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
+        """Fit as the estimator does, remembering a DataFrame ``X``'s index for the report.
+
+        Parameters
+        ----------
+        X, y, sample_weight, **fit_params
+            As the estimator's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        index = X.index if hasattr(X, "iloc") else None  # a pandas DataFrame's own row labels
+        super().fit(X, y, sample_weight=sample_weight, **fit_params)
+        self._row_index = index
+        return self
+
+    @property
+    def suggested_labels_(self):
+        """The predicted label for rows judged mislabelled, the given label for the others."""
+        return np.where(self.noise_mask_, self.predicted_labels_, self.given_labels_)
 
     def get_label_issues(self):
         """One row per training row, in training order, like cleanlab's report.
 
         Returns
         -------
-        issues : pandas.DataFrame of shape (n_rows, 6)
+        issues : pandas.DataFrame of shape (n_rows, 7)
             ``is_label_issue`` (bool), ``label_quality`` (float, the clean
-            probability), ``given_label``, ``predicted_label`` (the network's
-            prediction in its last training pass), ``wrong_events`` (int) and
-            ``difficulty`` (float). Sort by ``label_quality`` to see the
+            probability), ``given_label``, ``suggested_label`` (the
+            predicted label where ``is_label_issue``, else the given one),
+            ``predicted_label`` (the network's prediction in its last
+            training pass), ``wrong_events`` (int) and ``difficulty``
+            (float). The index is that of the training ``X`` when it was a
+            DataFrame, else 0, 1, ... Sort by ``label_quality`` to see the
             likeliest errors first.
         """
         import pandas as pd
@@ -54,8 +87,42 @@ class LabelIssuesMixin:
                 "is_label_issue": self.noise_mask_,
                 "label_quality": self.sample_cleanliness_,
                 "given_label": self.given_labels_,
+                "suggested_label": self.suggested_labels_,
                 "predicted_label": self.predicted_labels_,
                 "wrong_events": self.wrong_events_,
                 "difficulty": self.sample_difficulty_,
-            }
+            },
+            index=self._row_index,
         )
+
+    def get_noise_matrix(self, normalize=True):
+        """Estimated class-to-class label noise, from the verdict.
+
+        Rows are given labels, columns suggested labels (see
+        :meth:`get_label_issues`): off the diagonal, how many rows of each
+        given label the verdict judges to belong to another class. The
+        estimated noise rate is ``noise_mask_.mean()``.
+
+        Parameters
+        ----------
+        normalize : bool, default=True
+            Shares of each given label's rows (rows sum to 1) instead of
+            row counts.
+
+        Returns
+        -------
+        matrix : pandas.DataFrame of shape (n_classes, n_classes)
+        """
+        import pandas as pd
+
+        check_is_fitted(self, "wrong_events_")
+        classes = np.unique(np.r_[self.given_labels_, self.suggested_labels_])
+        given = np.searchsorted(classes, self.given_labels_)
+        suggested = np.searchsorted(classes, self.suggested_labels_)
+        counts = np.zeros((classes.size, classes.size), dtype=np.int64)
+        np.add.at(counts, (given, suggested), 1)
+        matrix = pd.DataFrame(counts, index=classes, columns=classes)
+        matrix.index.name, matrix.columns.name = "given label", "suggested label"
+        if normalize:
+            matrix = matrix.div(np.maximum(counts.sum(axis=1, keepdims=True), 1))
+        return matrix

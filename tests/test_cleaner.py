@@ -132,6 +132,7 @@ def test_label_issue_report_columns_dtypes_and_order(cleaned_digits, noisy_digit
         "is_label_issue",
         "label_quality",
         "given_label",
+        "suggested_label",
         "predicted_label",
         "wrong_events",
         "difficulty",
@@ -142,9 +143,28 @@ def test_label_issue_report_columns_dtypes_and_order(cleaned_digits, noisy_digit
     pd.testing.assert_index_equal(report.index, pd.RangeIndex(len(y_noisy)))
     np.testing.assert_array_equal(report["given_label"], y_noisy)
     np.testing.assert_array_equal(report["is_label_issue"], estimator.noise_mask_)
+    suggested = np.where(estimator.noise_mask_, report["predicted_label"], report["given_label"])
+    np.testing.assert_array_equal(report["suggested_label"], suggested)
     # Predicted labels disagree with the given one far more often on wrong labels.
     disagree = report["predicted_label"] != report["given_label"]
     assert disagree[noise_mask].mean() > 0.8 > disagree[~noise_mask].mean()
+
+
+def test_report_keeps_the_index_of_a_dataframe_and_estimates_the_noise(noisy_digits):
+    X_train, y_noisy, noise_mask, *_ = noisy_digits
+    X = pd.DataFrame(X_train, index=np.arange(len(X_train)) * 10 + 7)
+    clf = WrongEventClassifier(max_epochs=20, random_state=0).fit(X, y_noisy)
+    report = clf.get_label_issues()
+    pd.testing.assert_index_equal(report.index, X.index)
+    cleaner = WrongEventCleaner(random_state=0).fit(X, y_noisy)
+    pd.testing.assert_index_equal(cleaner.get_label_issues().index, X.index)
+    matrix = clf.get_noise_matrix()
+    np.testing.assert_allclose(matrix.sum(axis=1), 1)
+    counts = clf.get_noise_matrix(normalize=False)
+    assert counts.to_numpy().sum() == len(y_noisy)
+    off_diagonal = counts.to_numpy().sum() - np.trace(counts.to_numpy())
+    assert off_diagonal <= clf.noise_mask_.sum()
+    assert abs(clf.noise_mask_.mean() - noise_mask.mean()) < 0.1
 
 
 def test_report_keeps_string_labels(blobs):
