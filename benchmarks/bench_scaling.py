@@ -65,6 +65,7 @@ def worker(out):
         auroc=roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_),
     )
     Path(out, f"process{accelerator.process_index}.json").write_text(json.dumps(record))
+    accelerator.end_training()
 
 
 def launch(processes):

@@ -38,3 +38,4 @@ accelerator.print(
     f"noise-detection AUROC {roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_):.3f}, "
     f"{clf.noise_mask_.mean():.0%} of rows flagged"
 )
+accelerator.end_training()

@@ -9,7 +9,7 @@ from ._accelerate import AcceleratedWrongEventClassifier, ShardBatchSampler
 from ._base import NetClassifier
 from ._classifier import WrongEventClassifier
 from ._cleaner import WrongEventCleaner, find_label_issues
-from ._ido import WrongEventTracker, robust_loss, select_base_epoch
+from ._ido import WrongEventTracker, label_margin, robust_loss, select_base_epoch
 from ._mixture import BetaMixture, WrongEventVerdict
 from ._modules import MLP
 from ._noise import inject_label_noise
@@ -33,6 +33,7 @@ __all__ = [
     "WrongEventVerdict",
     "find_label_issues",
     "inject_label_noise",
+    "label_margin",
     "robust_loss",
     "select_base_epoch",
 ]

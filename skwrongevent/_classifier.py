@@ -13,7 +13,7 @@ from skorch.dataset import unpack_data
 
 from ._base import FitContext, NetClassifier
 from ._data import to_device
-from ._ido import WrongEventTracker, robust_loss, select_base_epoch
+from ._ido import WrongEventTracker, label_margin, robust_loss, select_base_epoch
 from ._mixture import WrongEventVerdict
 from ._report import LabelIssuesMixin
 from ._views import ImageViews, TabularViews
@@ -126,6 +126,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         clean rows.
     noise_mask_ : ndarray of shape (n_rows,), dtype=bool
         ``sample_cleanliness_ < 0.5``: the rows whose label is judged wrong.
+    sample_margin_ : ndarray of shape (n_rows,), dtype=float32
+        Each row's :func:`label_margin` averaged over its training passes,
+        in [-1, 1]: a finer ranking than the counts, lowest most likely
+        wrong. Reports and :func:`find_label_issues` order the rows in
+        ``noise_mask_`` by it.
     given_labels_ : ndarray of shape (n_rows,)
         Each training row's label as given.
     predicted_labels_ : ndarray of shape (n_rows,)
@@ -386,7 +391,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         predicted = tracker.last_prediction
         self._predicted_codes = torch.where(predicted < 0, context.codes, predicted).cpu().numpy()
         self._predicted_codes = self._predicted_codes.astype(code_type)
-        tracker.last_prediction = tracker.epoch_pass = None
+        tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
+        self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
+        tracker.margin = None
         self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes).astype(np.float64, copy=False)
         self.sample_difficulty_ = verdict.difficulty(counts, codes).astype(np.float64, copy=False)
@@ -463,7 +470,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             step = super().train_step_single(batch, **fit_params)
             # An optimizer that evaluates a step several times (LBFGS) overwrites its own
             # record: each row is counted once per epoch.
-            context.tracker.record_warmup(step["y_pred"].detach().argmax(dim=1), context.rows)
+            logits = step["y_pred"].detach()
+            context.tracker.record_warmup(
+                logits.argmax(dim=1), context.rows, label_margin(logits, context.batch_codes())
+            )
             return step
         return self._robust_step(batch, **fit_params)
 
@@ -481,13 +491,17 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         replay()
         logits_strong = self.infer(X_strong, **fit_params)
         self._check_output(logits_weak)
+        codes = context.batch_codes()
         context.tracker.record_robust(
-            logits_weak.detach().argmax(dim=1), logits_strong.detach().argmax(dim=1), context.rows
+            logits_weak.detach().argmax(dim=1),
+            logits_strong.detach().argmax(dim=1),
+            context.rows,
+            label_margin(logits_weak, codes),
         )
         loss = self.get_robust_loss(
             logits_weak,
             logits_strong,
-            context.batch_codes(),
+            codes,
             *context.tracker.weights(context.rows),
             sample_weight=context.batch_weights(),
         )

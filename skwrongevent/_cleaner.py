@@ -41,7 +41,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         Rows whose clean probability is below ``threshold`` are dropped;
         0.5 drops exactly the classifier's ``noise_mask_``.
     drop_fraction : float in [0, 1) or None, default=None
-        If set, drop this fraction of rows instead, the least clean first
+        If set, drop this fraction of rows instead, the most likely wrong first
         (``threshold`` is then ignored).
     random_state : int, RandomState instance or None, default=None
         Passed to the classifier.
@@ -56,6 +56,10 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         True for dropped rows.
     sample_cleanliness_ : ndarray of shape (n_samples,)
         Probability that each label is right.
+    sample_margin_ : ndarray of shape (n_samples,)
+        Average label margin of each row (lowest: most likely wrong); with
+        ``drop_fraction``, the rows the classifier flags are dropped first,
+        lowest margin first.
     sample_difficulty_ : ndarray of shape (n_samples,)
         Difficulty of each row inside the clean component.
     wrong_events_ : ndarray of shape (n_samples,)
@@ -152,6 +156,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         self._row_index = self.classifier_._row_index
         self.wrong_events_ = self.classifier_.wrong_events_
         self.sample_cleanliness_ = self.classifier_.sample_cleanliness_
+        self.sample_margin_ = self.classifier_.sample_margin_
         self.sample_difficulty_ = self.classifier_.sample_difficulty_
         self.given_labels_ = self.classifier_.given_labels_
         self.predicted_labels_ = self.classifier_.predicted_labels_
@@ -167,7 +172,8 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
             return self.sample_cleanliness_ < self.threshold
         n_drop = math.ceil(self.drop_fraction * self.sample_cleanliness_.size)
         mask = np.zeros(self.sample_cleanliness_.size, dtype=bool)
-        mask[rank_label_issues(self.sample_cleanliness_, self.wrong_events_)[:n_drop]] = True
+        order = rank_label_issues(self.classifier_.noise_mask_, self.sample_margin_)
+        mask[order[:n_drop]] = True
         return mask
 
     def fit_resample(self, X, y):
@@ -220,8 +226,8 @@ def find_label_issues(X, y, *, classifier=None, threshold=0.5, random_state=None
     Returns
     -------
     indices : ndarray of shape (n_issues,)
-        Row indices, ordered by increasing clean probability, then by
-        decreasing wrong events.
+        Row indices, most likely wrong first (by increasing average label
+        margin).
 
     Examples
     --------
@@ -235,5 +241,5 @@ def find_label_issues(X, y, *, classifier=None, threshold=0.5, random_state=None
     """
     cleaner = WrongEventCleaner(classifier, threshold=threshold, random_state=random_state)
     cleaner.fit(X, y)
-    order = rank_label_issues(cleaner.sample_cleanliness_, cleaner.wrong_events_)
+    order = rank_label_issues(cleaner.noise_mask_, cleaner.sample_margin_)
     return order[cleaner.noise_mask_[order]]

@@ -125,7 +125,7 @@ def _clean(args):
 def _ranked(clf):
     from ._report import rank_label_issues
 
-    return rank_label_issues(clf.sample_cleanliness_, clf.wrong_events_)
+    return rank_label_issues(clf.noise_mask_, clf.sample_margin_)
 
 
 def _fit(args):

@@ -12,7 +12,7 @@ class WrongEventTracker:
     once); :meth:`end_epoch` adds them to the counts. In a distributed fit
     every process trains on its own rows and one sum across processes per
     epoch makes the counts whole and identical everywhere. Memory grows
-    with the number of rows only (four ``int32`` vectors), never with rows
+    with the number of rows only (four ``int32`` and two ``float32`` vectors), never with rows
     times classes.
 
     Parameters
@@ -24,6 +24,8 @@ class WrongEventTracker:
     ----------
     wrong : torch.Tensor of shape (n_rows,), dtype=int32
         Wrong events counted up to the last :meth:`end_epoch`.
+    margin : torch.Tensor of shape (n_rows,), dtype=float32
+        Sum of the recorded label margins up to the last :meth:`end_epoch`.
     last_prediction : torch.Tensor of shape (n_rows,), dtype=int32
         Each row's prediction in its last counted pass, -1 before the first.
 
@@ -43,19 +45,25 @@ class WrongEventTracker:
         self.labels = labels.to(torch.int32)
         self.wrong = torch.zeros(labels.shape, dtype=torch.int32, device=labels.device)
         self.last_prediction = torch.full_like(self.wrong, -1)
+        self.margin = torch.zeros(labels.shape, dtype=torch.float32, device=labels.device)
         # This epoch's pass of each row: 4 * (prediction + 1) + wrong events (0-2); 0 = not seen.
         self.epoch_pass = torch.zeros_like(self.wrong)
+        self.epoch_margin = torch.zeros_like(self.margin)
         self.table = None
 
-    def record_warmup(self, predicted, rows):
-        """Record one warm-up batch's predictions."""
+    def record_warmup(self, predicted, rows, margin=None):
+        """Record one warm-up batch's predictions (and label margins, see :func:`label_margin`)."""
         self.epoch_pass[rows] = 4 * (predicted.int() + 1) + (predicted != self.labels[rows]).int()
+        if margin is not None:
+            self.epoch_margin[rows] = margin.float()
 
-    def record_robust(self, predicted_weak, predicted_strong, rows):
+    def record_robust(self, predicted_weak, predicted_strong, rows, margin=None):
         """Record one robust-stage batch: both views' wrong events, the weak view's prediction."""
         labels = self.labels[rows]
         wrong = (predicted_weak != labels).int() + (predicted_strong != labels).int()
         self.epoch_pass[rows] = 4 * (predicted_weak.int() + 1) + wrong
+        if margin is not None:
+            self.epoch_margin[rows] = margin.float()
 
     def counts(self, rows):
         """Rows' wrong events, this epoch's included."""
@@ -77,6 +85,9 @@ class WrongEventTracker:
         passes = self.epoch_pass
         if all_reduce is not None:
             all_reduce(passes)
+            all_reduce(self.epoch_margin)
+        self.margin += self.epoch_margin
+        self.epoch_margin.zero_()
         # In place throughout: no temporary as large as the counts.
         seen = passes > 0
         counted = seen.sum()
@@ -95,6 +106,37 @@ class WrongEventTracker:
         """``p_0, p_1, F_0, F_1`` of rows at their current counts, from ``table``."""
         counts = self.counts(rows).clamp(max=self.table.shape[1] - 1).long()
         return self.table[self.labels[rows].long(), counts].unbind(dim=1)
+
+
+def label_margin(logits, labels):
+    """How much more probable each row's given label is than any other class, in [-1, 1].
+
+    The area under these margins over training ranks wrong labels finely:
+    a wrong label is out-voted by the true class from the first epochs on,
+    while a hard but right one is merely unsure.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (n_rows, n_classes)
+    labels : torch.Tensor of shape (n_rows,)
+        Given labels (class codes).
+
+    Returns
+    -------
+    margin : torch.Tensor of shape (n_rows,)
+        ``p[label] - max(p[other classes])`` of the softmax probabilities.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skwrongevent import label_margin
+    >>> label_margin(torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1])).round(decimals=2)
+    tensor([ 0.7600, -0.7600])
+    """
+    proba = logits.detach().float().softmax(dim=1)
+    labels = labels.long()[:, None]
+    given = proba.gather(1, labels)[:, 0]
+    return given - proba.scatter(1, labels, -1.0).max(dim=1).values
 
 
 def select_base_epoch(prediction_changes):

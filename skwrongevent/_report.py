@@ -4,17 +4,19 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 
-def rank_label_issues(sample_cleanliness, wrong_events):
+def rank_label_issues(noise_mask, sample_margin):
     """Row indices ordered from most to least likely mislabelled.
 
-    Lower cleanliness first; among equal cleanliness, more wrong events first.
+    The rows judged mislabelled first, then the others; within each, lower
+    margin (see :func:`label_margin`) first. The verdict decides which rows
+    are wrong; the margin, finer than the counts behind it, orders them.
 
     Parameters
     ----------
-    sample_cleanliness : array-like of shape (n_rows,)
-        Probability that each label is right.
-    wrong_events : array-like of shape (n_rows,)
-        Wrong-event counts, to break ties.
+    noise_mask : array-like of shape (n_rows,), dtype=bool
+        The rows judged mislabelled.
+    sample_margin : array-like of shape (n_rows,)
+        Each row's average label margin.
 
     Returns
     -------
@@ -24,19 +26,18 @@ def rank_label_issues(sample_cleanliness, wrong_events):
     Examples
     --------
     >>> from skwrongevent._report import rank_label_issues
-    >>> rank_label_issues([0.9, 0.0, 0.0, 0.4], [1, 5, 9, 2])
+    >>> rank_label_issues([False, True, True, False], [0.9, -0.2, -0.5, 0.1])
     array([2, 1, 3, 0])
     """
-    cleanliness = np.asarray(sample_cleanliness, dtype=np.float64)
-    return np.lexsort((-np.asarray(wrong_events), cleanliness))
+    return np.lexsort((np.asarray(sample_margin), ~np.asarray(noise_mask, dtype=bool)))
 
 
 class LabelIssuesMixin:
     """Label-issue reports for estimators with per-row wrong-event statistics.
 
     Needs the fitted ``noise_mask_``, ``sample_cleanliness_``,
-    ``sample_difficulty_``, ``wrong_events_``, ``given_labels_`` and
-    ``predicted_labels_``; ``_row_index`` holds the index of a DataFrame
+    ``sample_margin_``, ``sample_difficulty_``, ``wrong_events_``,
+    ``given_labels_`` and ``predicted_labels_``; ``_row_index`` holds the index of a DataFrame
     ``X`` seen in ``fit``.
     """
 
@@ -69,15 +70,16 @@ class LabelIssuesMixin:
 
         Returns
         -------
-        issues : pandas.DataFrame of shape (n_rows, 7)
+        issues : pandas.DataFrame of shape (n_rows, 8)
             ``is_label_issue`` (bool), ``label_quality`` (float, the clean
-            probability), ``given_label``, ``suggested_label`` (the
+            probability), ``margin`` (float, the average label margin, which
+            ranks rows finer than ``label_quality``), ``given_label``, ``suggested_label`` (the
             predicted label where ``is_label_issue``, else the given one),
             ``predicted_label`` (the network's prediction in its last
             training pass), ``wrong_events`` (int) and ``difficulty``
             (float). The index is that of the training ``X`` when it was a
-            DataFrame, else 0, 1, ... Sort by ``label_quality`` to see the
-            likeliest errors first.
+            DataFrame, else 0, 1, ... Sort by ``is_label_issue``
+            (descending) and ``margin`` to see the likeliest errors first.
         """
         import pandas as pd
 
@@ -86,6 +88,7 @@ class LabelIssuesMixin:
             {
                 "is_label_issue": self.noise_mask_,
                 "label_quality": self.sample_cleanliness_,
+                "margin": self.sample_margin_,
                 "given_label": self.given_labels_,
                 "suggested_label": self.suggested_labels_,
                 "predicted_label": self.predicted_labels_,

@@ -42,6 +42,7 @@ def main(batch_size, out):
         base_epoch=clf.base_epoch_,
         proba=clf.predict_proba(X),
     )
+    accelerator.end_training()  # closes the process group before the interpreter exits
 
 
 if __name__ == "__main__":
