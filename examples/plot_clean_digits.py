@@ -6,11 +6,15 @@ Injects 30% symmetric label noise into scikit-learn's digits, then removes
 the suspected wrong labels with ``WrongEventCleaner`` inside an
 imbalanced-learn pipeline in front of a logistic regression. Prints the
 label-issue report's most suspicious rows and saves a picture of the wrong
-events to ``wrong_events_digits.png``. Needs the ``imblearn``, ``report``
-and ``plot`` extras; runs in about ten seconds on a laptop CPU.
+events to ``wrong_events_digits.png`` in the system's temporary folder.
+Needs the ``imblearn`` and ``plot`` extras; runs in about ten seconds on a
+laptop CPU.
 """
 
 # %%
+import tempfile
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -45,11 +49,13 @@ print(
 )
 
 # %%
-# The report has cleanlab's columns; sort by label quality for the likeliest errors.
+# The report has cleanlab's columns and a suggested label; flagged rows with the lowest
+# margin are the likeliest errors.
 report = cleaner.get_label_issues()
-print(report.sort_values("label_quality").head(8).to_string())
+print(report.sort_values(["is_label_issue", "margin"], ascending=[False, True]).head(8))
 
 # %%
 display = WrongEventDisplay.from_estimator(cleaner, true_noise_mask=is_wrong)
-display.figure_.savefig("wrong_events_digits.png", dpi=100, bbox_inches="tight")
-print("saved wrong_events_digits.png")
+path = Path(tempfile.gettempdir()) / "wrong_events_digits.png"
+display.figure_.savefig(path, dpi=100, bbox_inches="tight")
+print(f"saved {path}")

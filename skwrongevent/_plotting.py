@@ -159,8 +159,10 @@ class WrongEventDisplay:
             label=[f"{name} ({mask.sum()})" for name, mask, _ in groups],
         )
         self._plot_mixture(ax, counts)
-        ax.set_xlabel("wrong events per row")
-        ax.set_ylabel("rows")
+        # Up to one wrong event per warm-up epoch and two per robust epoch (both views).
+        ax.set_xlabel("wrong events per row (1 per warm-up epoch, up to 2 per robust epoch)")
+        ax.set_ylabel("rows (log scale)")
+        ax.set_yscale("log")
         ax.legend(fontsize="small")
 
     def _plot_mixture(self, ax, counts):
@@ -175,7 +177,7 @@ class WrongEventDisplay:
         if noisy.any():
             decision = grid[np.argmax(noisy)]
             ax.axvline(decision, color="grey", label=f"global decision point ({decision:.1f})")
-        ax.set_ylim(0, 1.1 * np.bincount(counts.astype(np.int64)).max())
+        ax.set_ylim(0.5, 2 * np.bincount(counts.astype(np.int64)).max())
 
     def _plot_prediction_changes(self, ax):
         changes = np.asarray(self.prediction_changes)
