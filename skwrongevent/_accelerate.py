@@ -66,8 +66,8 @@ class AcceleratedWrongEventClassifier(AccelerateMixin, WrongEventClassifier):
     skorch's ``AccelerateMixin`` on the method: run the same script with
     ``accelerate launch`` (or ``torchrun``) on one or several GPUs, on one
     or several machines, or on CPU processes. Each process trains on its
-    own share of the rows; once per epoch one sum across processes makes
-    every row's wrong-event count and last prediction whole, so the
+    own share of the rows; once per epoch, two sums across processes make
+    every row's wrong-event count, last prediction and margin whole, so the
     prediction-change curve, the base epoch, the mixture and the
     robust-stage weights are the same on every process, and so are the
     fitted attributes. Each row is counted exactly once per epoch: the

@@ -7,13 +7,13 @@ import torch.nn.functional as F
 class WrongEventTracker:
     """Per-row counters on the training device, updated without host syncs.
 
-    A row's training passes in an epoch are buffered in one integer per
-    row (the last pass wins, so a row seen twice in an epoch is counted
-    once); :meth:`end_epoch` adds them to the counts. In a distributed fit
-    every process trains on its own rows and one sum across processes per
-    epoch makes the counts whole and identical everywhere. Memory grows
-    with the number of rows only (four ``int32`` and two ``float32`` vectors), never with rows
-    times classes.
+    A row's training pass in an epoch is buffered in one integer and one
+    float per row (the last pass wins, so a row seen twice in an epoch is
+    counted once); :meth:`end_epoch` adds them to the totals. In a
+    distributed fit every process trains on its own rows, and two sums
+    across processes per epoch (passes, margins) make the totals whole and
+    identical everywhere. Memory grows with the number of rows only (four
+    ``int32`` and two ``float32`` vectors), never with rows times classes.
 
     Parameters
     ----------

@@ -34,6 +34,7 @@ def main(batch_size, out):
         n_processes=accelerator.num_processes,
         wrong_events=clf.wrong_events_,
         cleanliness=clf.sample_cleanliness_,
+        margin=clf.sample_margin_,
         noise_mask=clf.noise_mask_,
         predicted_labels=clf.predicted_labels_,
         rows_counted=clf.history_[:, "rows_counted"],
