@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from skorch.callbacks import Callback
 
+from ._report import rank_label_issues
+
 DESCRIPTION = """\
 Find the rows of a table whose label is probably wrong, or write the table
 without them. Reads CSV (or Parquet); numeric columns are standardised,
@@ -98,16 +100,15 @@ def _add_common(parser):
 
 def _find_issues(args):
     table, clf = _fit(args)
-    report = clf.get_label_issues()
-    order = _ranked(clf)
-    report = report.iloc[order].rename_axis("row")
+    order = rank_label_issues(clf.noise_mask_, clf.sample_margin_)
+    report = clf.get_label_issues().iloc[order].rename_axis("row")
     if args.out:
         report.to_csv(args.out)
     if args.plot:
         _plot(clf, args.plot)
     _summary(clf, len(table))
     flagged = report[report["is_label_issue"]]
-    columns = ["label_quality", "given_label", "suggested_label"]
+    columns = ["margin", "given_label", "suggested_label"]
     if len(flagged):
         print("\nmost likely wrong (rows are numbered from 0, header excluded):\n")
         print(flagged[columns].head(20).to_string(float_format="{:.3f}".format))
@@ -120,12 +121,6 @@ def _clean(args):
     table[~clf.noise_mask_].to_csv(args.out, index=False)
     _summary(clf, len(table))
     print(f"\nwrote {int((~clf.noise_mask_).sum())} rows to {args.out}")
-
-
-def _ranked(clf):
-    from ._report import rank_label_issues
-
-    return rank_label_issues(clf.noise_mask_, clf.sample_margin_)
 
 
 def _fit(args):
