@@ -82,3 +82,20 @@ def test_two_processes_judge_as_well_as_one(fits):
     auroc = [roc_auc_score(fit["is_wrong"], 1 - fit["cleanliness"]) for fit in (first, single)]
     assert auroc[1] > 0.95
     assert abs(auroc[0] - auroc[1]) <= 0.01
+
+
+def test_a_user_sampler_is_refused_with_the_reason():
+    accelerate = pytest.importorskip("accelerate")
+    import torch
+
+    from skwrongevent import AcceleratedWrongEventClassifier
+
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    y = np.arange(40) % 2
+    clf = AcceleratedWrongEventClassifier(
+        accelerator=accelerate.Accelerator(cpu=True),
+        iterator_train__sampler=torch.utils.data.RandomSampler(range(40)),
+        max_epochs=2,
+    )
+    with pytest.raises(ValueError, match="iterator_train__sampler cannot be used"):
+        clf.fit(X, y)
