@@ -617,3 +617,9 @@ def test_both_views_see_the_same_dropout_masks(blobs):
     )
     Recorder(module, views=None, max_epochs=4, random_state=0).fit(X, y)
     assert same and all(same)
+
+
+def test_verdict_warnings_point_at_the_callers_fit(blobs):
+    with pytest.warns(UserWarning, match="warm-up had 2 epoch") as caught:
+        StopAtFirstEpoch(max_epochs=4, random_state=0).fit(*blobs)
+    assert caught[0].filename == __file__
