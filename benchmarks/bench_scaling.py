@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,12 +68,9 @@ def worker(out):
 
 
 def launch(processes):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node"]
-        command += [str(processes), "--master_addr", "127.0.0.1", "--master_port", str(port)]
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        command += ["--nproc_per_node", str(processes)]
         command += [__file__, "--worker", out]
         subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
         return [json.loads(path.read_text()) for path in sorted(Path(out).glob("*.json"))]
@@ -111,5 +107,6 @@ def main():
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
         worker(sys.argv[2])
+        os._exit(0)  # gloo's threads can abort the interpreter's teardown
     else:
         main()
