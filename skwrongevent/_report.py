@@ -115,6 +115,17 @@ class LabelIssuesMixin:
         Returns
         -------
         matrix : pandas.DataFrame of shape (n_classes, n_classes)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skwrongevent import WrongEventClassifier, inject_label_noise
+        >>> X, y = load_iris(return_X_y=True)
+        >>> y_noisy, is_wrong = inject_label_noise(y, 0.2, random_state=0)
+        >>> clf = WrongEventClassifier(max_epochs=20, lr=1e-2, random_state=0).fit(X, y_noisy)
+        >>> matrix = clf.get_noise_matrix()
+        >>> matrix.shape, bool(abs(matrix.sum(axis=1) - 1).max() < 1e-9)
+        ((3, 3), True)
         """
         import pandas as pd
 
