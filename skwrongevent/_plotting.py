@@ -27,6 +27,9 @@ class WrongEventDisplay:
     true_noise_mask : ndarray of shape (n_rows,), dtype=bool, default=None
         Known wrong labels (for injected noise); when given, the histogram
         splits the bars by the truth as well as by the verdict.
+    noise_matrix : pandas.DataFrame of shape (n_classes, n_classes), default=None
+        The estimated class-to-class noise (``get_noise_matrix()``), drawn
+        by :meth:`plot_noise_matrix`.
     estimator_name : str, default=None
         Title of the plot.
 
@@ -60,6 +63,7 @@ class WrongEventDisplay:
         base_epoch,
         *,
         true_noise_mask=None,
+        noise_matrix=None,
         estimator_name=None,
     ):
         self.wrong_events = wrong_events
@@ -68,6 +72,7 @@ class WrongEventDisplay:
         self.prediction_changes = prediction_changes
         self.base_epoch = base_epoch
         self.true_noise_mask = true_noise_mask
+        self.noise_matrix = noise_matrix
         self.estimator_name = estimator_name
 
     @classmethod
@@ -104,6 +109,7 @@ class WrongEventDisplay:
             classifier.prediction_changes_,
             classifier.base_epoch_,
             true_noise_mask=true_noise_mask,
+            noise_matrix=estimator.get_noise_matrix(),
             estimator_name=type(estimator).__name__,
         ).plot(ax=ax)
 
@@ -134,6 +140,39 @@ class WrongEventDisplay:
         if self.estimator_name:
             self.figure_.suptitle(self.estimator_name)
         return self
+
+    def plot_noise_matrix(self, ax=None):
+        """Draw the estimated noise matrix: given labels down, suggested labels across.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+
+        if self.noise_matrix is None:
+            raise ValueError("This display has no noise_matrix; build it with from_estimator.")
+        matrix = self.noise_matrix
+        if ax is None:
+            size = 1.5 + 0.5 * len(matrix)
+            _, ax = plt.subplots(figsize=(size, size))
+        ax.imshow(matrix.to_numpy(), cmap="Reds", vmin=0, vmax=1)
+        for (i, j), share in np.ndenumerate(matrix.to_numpy()):
+            if share >= 0.005:
+                color = "white" if share > 0.5 else "black"
+                ax.text(j, i, f"{share:.2f}", ha="center", va="center", color=color, fontsize=8)
+        ticks = np.arange(len(matrix))
+        ax.set_xticks(ticks, [str(label) for label in matrix.columns])
+        ax.set_yticks(ticks, [str(label) for label in matrix.index])
+        ax.set_xlabel("suggested label")
+        ax.set_ylabel("given label")
+        ax.set_title("estimated label noise (share of each given label)")
+        return ax
 
     def _groups(self):
         kept, dropped = ~self.noise_mask, self.noise_mask

@@ -58,3 +58,16 @@ def test_cleaner_and_bad_arguments(fitted, blobs):
         "WrongEventCleaner"
     )
     plt.close("all")
+
+
+def test_noise_matrix_panel_shows_the_estimated_shares(fitted):
+    clf, _ = fitted
+    display = WrongEventDisplay.from_estimator(clf)
+    ax = display.plot_noise_matrix()
+    image = ax.get_images()[0].get_array()
+    np.testing.assert_allclose(image, clf.get_noise_matrix().to_numpy())
+    assert ax.get_xlabel() == "suggested label" and ax.get_ylabel() == "given label"
+    bare = WrongEventDisplay(clf.wrong_events_, clf.noise_mask_, clf.mixture_, [], 1)
+    with pytest.raises(ValueError, match="no noise_matrix"):
+        bare.plot_noise_matrix()
+    plt.close("all")
