@@ -200,6 +200,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         "views": [StrOptions({"auto"}), None, tuple, HasMethods(["weak", "strong"])],
     }
 
+    _all_reduce = None  # sums a tensor across processes in place, in distributed fits
+
     def __init__(
         self, module=None, *, warmup_fraction=0.25, mixture="global", views="auto", **kwargs
     ):
@@ -280,8 +282,6 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 context.robust_epochs -= 1
         if context.stage == 2 or context.epoch == context.warmup_epochs:
             self._judge_rows()
-
-    _all_reduce = None  # sums a tensor across processes in place, in distributed fits
 
     def _keep_base_model(self, context):
         if context.epoch > 1:
@@ -388,9 +388,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         # decoded on access, and the tracker's counters released as soon as they are read.
         code_type = np.min_scalar_type(len(self.classes_))
         self._given_codes = codes.astype(code_type)
-        predicted = tracker.last_prediction
-        self._predicted_codes = torch.where(predicted < 0, context.codes, predicted).cpu().numpy()
-        self._predicted_codes = self._predicted_codes.astype(code_type)
+        predicted = tracker.last_prediction  # -1 for a row never trained on: its given label
+        predicted = torch.where(predicted < 0, context.codes, predicted)
+        self._predicted_codes = predicted.cpu().numpy().astype(code_type)
         tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
         self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
         tracker.margin = None
