@@ -62,7 +62,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        and the loss over a weak and a strong view of each row weights a
        cross-entropy, a consistency and an entropy term per row by these,
        with no coefficients to tune (:meth:`get_robust_loss`). The verdict
-       is refitted after every epoch on the updated counts.
+       is refitted after every epoch on the updated counts. A flagged row
+       is not fitted to its label, so when the network predicts that label
+       anyway, the other rows vouch for it: it is weighed, and judged, as
+       a clean row at its class's largest clean count.
 
     Batches, callbacks, datasets, samplers, ``LRScheduler`` callbacks and
     ``sample_weight`` work as in skorch; the row each count belongs to is
@@ -318,8 +321,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             context.codes.cpu().numpy(),
             tracker.last_prediction.cpu().numpy(),
         )
-        context.tracker.table = torch.as_tensor(
-            context.verdict.table_, dtype=torch.float32, device=context.codes.device
+        context.tracker.use_verdict(
+            torch.as_tensor(context.verdict.table_, dtype=torch.float32, device=context.codes.device)
         )
 
     def _start_robust_stage(self):
@@ -395,6 +398,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
         tracker.margin = None
         self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
+        if context.stage == 2:  # as in the robust loss, see WrongEventTracker.weights
+            limit = tracker.clean_limit.cpu().numpy()[codes]
+            counts = np.where(self._predicted_codes == codes, np.minimum(counts, limit), counts)
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes).astype(np.float64, copy=False)
         self.sample_difficulty_ = verdict.difficulty(counts, codes).astype(np.float64, copy=False)
         self.noise_mask_ = self.sample_cleanliness_ < 0.5

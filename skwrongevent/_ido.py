@@ -49,7 +49,7 @@ class WrongEventTracker:
         # This epoch's pass of each row: 4 * (prediction + 1) + wrong events (0-2); 0 = not seen.
         self.epoch_pass = torch.zeros_like(self.wrong)
         self.epoch_margin = torch.zeros_like(self.margin)
-        self.table = None
+        self.table = self.clean_limit = None
 
     def record_warmup(self, predicted, rows, margin=None):
         """Record one warm-up batch's predictions (and label margins, see :func:`label_margin`)."""
@@ -102,10 +102,28 @@ class WrongEventTracker:
         changes, counted = torch.stack([changes, counted]).tolist()
         return changes, counted
 
+    def use_verdict(self, table):
+        """Weigh rows by ``table``: ``p_0, p_1, F_0, F_1`` of each class (row) at each count.
+
+        Also keeps each class's largest count judged clean, for :meth:`weights`.
+        """
+        self.table = table
+        self.clean_limit = ((table[:, :, 0] >= 0.5).sum(dim=1) - 1).clamp(min=0).int()
+
     def weights(self, rows):
-        """``p_0, p_1, F_0, F_1`` of rows at their current counts, from ``table``."""
-        counts = self.counts(rows).clamp(max=self.table.shape[1] - 1).long()
-        return self.table[self.labels[rows].long(), counts].unbind(dim=1)
+        """``p_0, p_1, F_0, F_1`` of robust-stage rows, from ``table``.
+
+        A row whose prediction in this epoch's pass agrees with its given
+        label is weighed at no more than its class's largest clean count:
+        a flagged row is not fitted to its label, so the network predicting
+        that label anyway is evidence from the other rows that it is right.
+        """
+        labels = self.labels[rows]
+        counts = self.counts(rows)
+        agrees = self.epoch_pass[rows] // 4 - 1 == labels
+        counts = torch.where(agrees, torch.minimum(counts, self.clean_limit[labels]), counts)
+        counts = counts.clamp(max=self.table.shape[1] - 1).long()
+        return self.table[labels.long(), counts].unbind(dim=1)
 
 
 def label_margin(logits, labels):

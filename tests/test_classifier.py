@@ -73,7 +73,7 @@ def test_tracker_robust_counts_both_views_and_looks_up_weights_at_the_counts():
     tracker = WrongEventTracker(labels)
     # Table value at (class, count) = 10 * class + count, for every column.
     grid = torch.arange(6, dtype=torch.float32)
-    tracker.table = torch.stack([grid, grid + 10]).unsqueeze(-1).repeat(1, 1, 4)
+    tracker.use_verdict(torch.stack([grid, grid + 10]).unsqueeze(-1).repeat(1, 1, 4))
     tracker.record_robust(torch.tensor([1, 1, 0]), torch.tensor([1, 0, 0]), torch.arange(3))
     assert tracker.counts(torch.arange(3)).tolist() == [2, 1, 2]  # the step's own counts
     clean, *_ = tracker.weights(torch.arange(3))
@@ -82,6 +82,23 @@ def test_tracker_robust_counts_both_views_and_looks_up_weights_at_the_counts():
     tracker.wrong[:] = 9  # counts beyond the table are clamped to its last column
     clean, *_ = tracker.weights(torch.arange(3))
     assert clean.tolist() == [5, 15, 15]
+
+
+def test_tracker_weighs_a_flagged_row_predicted_as_its_label_as_clean():
+    tracker = WrongEventTracker(torch.tensor([0, 0, 1]))
+    # Class 0 is judged clean up to 2 wrong events, class 1 up to 4; column 2 holds the count.
+    counts = torch.arange(8, dtype=torch.float32)
+    table = torch.zeros(2, 8, 4)
+    table[0, :3, 0] = table[1, :5, 0] = 1.0
+    table[:, :, 2] = counts
+    tracker.use_verdict(table)
+    assert tracker.clean_limit.tolist() == [2, 4]
+    tracker.wrong[:] = 6
+    # Row 0 is predicted as its label by both views, row 1 by neither, row 2 by the weak view.
+    tracker.record_robust(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), torch.arange(3))
+    clean, _, difficulty, _ = tracker.weights(torch.arange(3))
+    assert clean.tolist() == [1.0, 0.0, 1.0]
+    assert difficulty.tolist() == [2, 7, 4]  # at the class's largest clean count
 
 
 @pytest.mark.parametrize(
@@ -231,9 +248,14 @@ def test_fitted_diagnostics_and_history(fitted_digits):
     assert 1 <= clf.base_epoch_ <= clf.warmup_epochs_
     assert clf.base_epoch_ == select_base_epoch(clf.prediction_changes_)
     assert clf.class_mixtures_ is None and isinstance(clf.mixture_, BetaMixture)
+    # Looked up in a float32 table; a row the robust stage predicts as its label is clean.
+    agrees = clf.predicted_labels_ == clf.given_labels_
     np.testing.assert_allclose(
-        clf.sample_cleanliness_, clf.mixture_.predict_proba(clf.wrong_events_)[:, 0], atol=1e-6
-    )  # looked up in a float32 table
+        clf.sample_cleanliness_[~agrees],
+        clf.mixture_.predict_proba(clf.wrong_events_[~agrees])[:, 0],
+        atol=1e-6,
+    )
+    assert not np.any(clf.noise_mask_ & agrees)
     stages = clf.history[:, "stage"]
     assert stages == [1] * clf.warmup_epochs_ + [2] * clf.robust_epochs_
     assert clf.history[1 : clf.warmup_epochs_, "prediction_change"] == list(clf.prediction_changes_)
