@@ -321,8 +321,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             context.codes.cpu().numpy(),
             tracker.last_prediction.cpu().numpy(),
         )
+        table = context.verdict.table_
         context.tracker.use_verdict(
-            torch.as_tensor(context.verdict.table_, dtype=torch.float32, device=context.codes.device)
+            torch.as_tensor(table, dtype=torch.float32, device=context.codes.device)
         )
 
     def _start_robust_stage(self):
