@@ -17,10 +17,11 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
-from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler, Subset
+from torch.utils.data import BatchSampler, SequentialSampler, Subset
 
 from ._data import (
     RowRecorder,
+    ShuffledBatches,
     check_prediction_data,
     check_training_data,
     collate,
@@ -513,11 +514,12 @@ class NetClassifier(NeuralNetClassifier):
             return batch_sampler
         sampler = kwargs.pop("sampler", None)
         shuffle = kwargs.pop("shuffle", False)
-        if sampler is None:
-            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        drop_last = kwargs.pop("drop_last", False)
         if batch_size == -1:
             batch_size = len(dataset)
-        return BatchSampler(sampler, batch_size, kwargs.pop("drop_last", False))
+        if sampler is None and shuffle:
+            return ShuffledBatches(len(dataset), batch_size, drop_last)
+        return BatchSampler(sampler or SequentialSampler(dataset), batch_size, drop_last)
 
     # ------------------------------------------------------------------
     # Steps

@@ -121,9 +121,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         Class labels.
     wrong_events_ : ndarray of shape (n_rows,), dtype=int32
         Final wrong-event count of each training row.
-    sample_cleanliness_ : ndarray of shape (n_rows,)
+    sample_cleanliness_ : ndarray of shape (n_rows,), dtype=float32
         Probability that each row's label is right.
-    sample_difficulty_ : ndarray of shape (n_rows,)
+    sample_difficulty_ : ndarray of shape (n_rows,), dtype=float32
         Where each row sits inside the clean component, in [0, 1]: 0 for
         rows never wrong, near 1 for rows wrong as often as the hardest
         clean rows.
@@ -321,9 +321,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             context.codes.cpu().numpy(),
             tracker.last_prediction.cpu().numpy(),
         )
-        table = context.verdict.table_
+        device = context.codes.device
         context.tracker.use_verdict(
-            torch.as_tensor(table, dtype=torch.float32, device=context.codes.device)
+            torch.as_tensor(context.verdict.table_, dtype=torch.float32, device=device),
+            torch.as_tensor(context.verdict.clean_limit_, dtype=torch.int32, device=device),
         )
 
     def _start_robust_stage(self):
@@ -393,17 +394,17 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         code_type = np.min_scalar_type(len(self.classes_))
         self._given_codes = codes.astype(code_type)
         predicted = tracker.last_prediction  # -1 for a row never trained on: its given label
-        predicted = torch.where(predicted < 0, context.codes, predicted)
+        torch.where(predicted < 0, context.codes, predicted, out=predicted)
         self._predicted_codes = predicted.cpu().numpy().astype(code_type)
         tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
         self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
         tracker.margin = None
         self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
-        if context.stage == 2:  # as in the robust loss, see WrongEventTracker.weights
-            limit = tracker.clean_limit.cpu().numpy()[codes]
-            counts = np.where(self._predicted_codes == codes, np.minimum(counts, limit), counts)
-        self.sample_cleanliness_ = verdict.cleanliness(counts, codes).astype(np.float64, copy=False)
-        self.sample_difficulty_ = verdict.difficulty(counts, codes).astype(np.float64, copy=False)
+        # After robust training, as in its loss (see WrongEventTracker.weights), a flagged
+        # row predicted as its label is clean.
+        predicted = self._predicted_codes if context.stage == 2 else None
+        self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
+        self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
         self.noise_mask_ = self.sample_cleanliness_ < 0.5
         self.mixture_ = verdict.mixture_
         self.class_mixtures_ = verdict.class_mixtures_

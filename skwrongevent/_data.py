@@ -201,6 +201,38 @@ def sample_rows(X, labels, random_state):
     return np.asarray(X[rows], dtype=np.float32), labels[rows]
 
 
+class ShuffledBatches:
+    """Batches of a new random permutation of the rows every epoch.
+
+    The same batches as torch's ``BatchSampler(RandomSampler(dataset))``,
+    drawn from the same random state, but the permutation stays one tensor
+    (4 bytes per row) instead of a list of Python integers (about 36), and
+    each batch becomes a list only when it is asked for.
+
+    Parameters
+    ----------
+    n_rows, batch_size : int
+    drop_last : bool
+        Whether to drop the last batch when it is smaller than ``batch_size``.
+    """
+
+    def __init__(self, n_rows, batch_size, drop_last):
+        self.n_rows, self.batch_size, self.drop_last = n_rows, batch_size, drop_last
+
+    def __iter__(self):
+        seed = int(torch.empty((), dtype=torch.int64).random_().item())  # as RandomSampler
+        dtype = torch.int32 if self.n_rows <= torch.iinfo(torch.int32).max else torch.int64
+        generator = torch.Generator().manual_seed(seed)
+        order = torch.randperm(self.n_rows, dtype=dtype, generator=generator)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield order[start : start + self.batch_size].tolist()
+
+    def __len__(self):
+        if self.drop_last:
+            return self.n_rows // self.batch_size
+        return -(-self.n_rows // self.batch_size)
+
+
 class RowRecorder:
     """A batch sampler that remembers which rows each batch holds.
 

@@ -102,13 +102,17 @@ class WrongEventTracker:
         changes, counted = torch.stack([changes, counted]).tolist()
         return changes, counted
 
-    def use_verdict(self, table):
-        """Weigh rows by ``table``: ``p_0, p_1, F_0, F_1`` of each class (row) at each count.
+    def use_verdict(self, table, clean_limit):
+        """Weigh rows by a verdict's table and each class's largest clean count.
 
-        Also keeps each class's largest count judged clean, for :meth:`weights`.
+        Parameters
+        ----------
+        table : torch.Tensor of shape (n_classes, max_count + 1, 4)
+            ``p_0, p_1, F_0, F_1`` of each class at each count.
+        clean_limit : torch.Tensor of shape (n_classes,)
+            Each class's largest count judged clean.
         """
-        self.table = table
-        self.clean_limit = ((table[:, :, 0] >= 0.5).sum(dim=1) - 1).clamp(min=0).int()
+        self.table, self.clean_limit = table, clean_limit
 
     def weights(self, rows):
         """``p_0, p_1, F_0, F_1`` of robust-stage rows, from ``table``.

@@ -11,6 +11,8 @@ EPS = 1e-6
 CLEAN, NOISY = 0, 1
 MIN_CLASS_ROWS = 10
 REFIT_ITERATIONS = {"global": 1, "per_class": 2}
+# Rows per step of the per-row passes: their temporaries stay bounded for any number of rows.
+CHUNK = 2**16
 
 
 class BetaMixture(BaseEstimator):
@@ -267,6 +269,8 @@ class WrongEventVerdict:
         With ``kind="per_class"``, the mixture each class used.
     table_ : ndarray of shape (n_classes, max_count + 1, 4)
         ``p_0, p_1, F_0, F_1`` of each class at each count.
+    clean_limit_ : ndarray of shape (n_classes,)
+        Each class's largest count judged clean (0 if none is).
     capped_classes_ : ndarray of int
         Codes of the classes whose flags were cut back to the rows above
         the class's median count.
@@ -284,7 +288,7 @@ class WrongEventVerdict:
     >>> verdict.withheld_classes_.tolist()
     [1]
     >>> verdict.cleanliness(counts, codes).reshape(2, 50).mean(axis=1).round(1)
-    array([0.8, 1. ])
+    array([0.8, 1. ], dtype=float32)
     """
 
     def __init__(self, kind="global", n_classes=2, max_count=1):
@@ -323,31 +327,39 @@ class WrongEventVerdict:
             if id(mixture) not in tables:
                 tables[id(mixture)] = np.hstack([mixture.predict_proba(grid), mixture.cdf(grid)])
         table = np.stack([tables[id(mixture)] for mixture in mixtures])
-        counts = np.minimum(counts, self.max_count).astype(np.int32, copy=False)
         implausible, learned = self._plausibility(table, counts, codes, predicted)
         self.capped_classes_ = np.flatnonzero(implausible & learned)
         self.withheld_classes_ = np.flatnonzero(implausible & ~learned)
         for code in self.capped_classes_:
             # At most half of the class's rows lie above its lower median.
             median = int(np.quantile(counts[codes == code], 0.5, method="lower"))
-            table[code, : median + 1, : NOISY + 1] = (1.0, 0.0)
+            table[code, : min(median, self.max_count) + 1, : NOISY + 1] = (1.0, 0.0)
         table[self.withheld_classes_, :, : NOISY + 1] = (1.0, 0.0)
         self.table_ = table
+        # Posteriors never rise with the count, so each class's clean counts run from 0 up.
+        self.clean_limit_ = np.maximum((table[:, :, CLEAN] >= 0.5).sum(axis=1) - 1, 0)
         return self
 
     def _plausibility(self, table, counts, codes, predicted):
         """Which classes the verdict implausibly empties, and which the network has learned."""
         n_classes = self.n_classes
+        labelled = np.zeros(n_classes, dtype=np.int64)
+        for part in _chunks(len(codes)):
+            labelled += np.bincount(codes[part], minlength=n_classes)
         if predicted is None:
             return np.zeros(n_classes, dtype=bool), np.ones(n_classes, dtype=bool)
         predicted = np.asarray(predicted)
-        flagged = (table[:, :, CLEAN] < 0.5)[codes, counts]
-        moved = flagged & (predicted >= 0) & (predicted != codes)
-        kept = np.bincount(codes[~moved], minlength=n_classes)
+        clean = table[:, :, CLEAN] >= 0.5
+        kept, predictions = np.zeros_like(labelled), np.zeros_like(labelled)
         moves = np.zeros((n_classes, n_classes), dtype=np.int64)
-        np.add.at(moves, (codes[moved], predicted[moved]), 1)
-        labelled = np.bincount(codes, minlength=n_classes)
-        learned = np.bincount(predicted[predicted >= 0], minlength=n_classes) >= 0.5 * labelled
+        for part in _chunks(len(codes)):
+            given, guess = codes[part], predicted[part]
+            moved = ~clean[given, np.minimum(counts[part], self.max_count).astype(np.intp)]
+            moved &= (guess >= 0) & (guess != given)
+            kept += np.bincount(given[~moved], minlength=n_classes)
+            np.add.at(moves, (given[moved], guess[moved]), 1)
+            predictions += np.bincount(guess[guess >= 0], minlength=n_classes)
+        learned = predictions >= 0.5 * labelled
         return (moves.max(axis=1) >= kept) & (labelled > 0), learned
 
     def _refit(self, previous, counts):
@@ -377,22 +389,43 @@ class WrongEventVerdict:
                 mixtures.append(self._refit(own, class_counts))
         return mixtures
 
-    def _lookup(self, counts, codes, column):
-        counts = np.minimum(np.asarray(counts), self.max_count).astype(np.int32, copy=False)
-        return self.table_[np.asarray(codes), counts, column]
+    def _lookup(self, counts, codes, column, predicted):
+        counts, codes = np.asarray(counts), np.asarray(codes)
+        out = np.empty(counts.shape, dtype=np.float32)
+        for part in _chunks(len(counts)):
+            given, count = codes[part], np.minimum(counts[part], self.max_count)
+            if predicted is not None:
+                agrees = np.asarray(predicted[part]) == given
+                count[agrees] = np.minimum(count[agrees], self.clean_limit_[given[agrees]])
+            out[part] = self.table_[given, count.astype(np.intp, copy=False), column]
+        return out
 
-    def cleanliness(self, counts, codes):
-        """Clean posterior ``p_0`` of rows with these counts and given labels."""
-        return self._lookup(counts, codes, CLEAN)
+    def cleanliness(self, counts, codes, predicted=None):
+        """Clean posterior ``p_0`` of rows with these counts and given labels.
 
-    def difficulty(self, counts, codes):
-        """``F_0``: where each row sits inside its clean component, in [0, 1]."""
-        return self._lookup(counts, codes, 2)
+        Rows whose ``predicted`` class code equals their given label are
+        looked up at no more than their class's largest clean count
+        (``clean_limit_``); pass predictions that the network made without
+        fitting those rows' labels (see :class:`WrongEventClassifier`).
+        """
+        return self._lookup(counts, codes, CLEAN, predicted)
+
+    def difficulty(self, counts, codes, predicted=None):
+        """``F_0``: where each row sits inside its clean component, in [0, 1].
+
+        ``predicted`` as in :meth:`cleanliness`.
+        """
+        return self._lookup(counts, codes, 2, predicted)
 
     @property
     def degenerate_(self):
         """Whether all counts were equal, so that nothing can be judged."""
         return self.mixture_.degenerate_
+
+
+def _chunks(n_rows):
+    for start in range(0, n_rows, CHUNK):
+        yield slice(start, start + CHUNK)
 
 
 def _distinct_counts(counts):
@@ -403,7 +436,9 @@ def _distinct_counts(counts):
     """
     counts = np.asarray(counts)
     if counts.dtype.kind in "iu" and counts.ndim == 1 and counts.size and counts.min() >= 0:
-        multiplicity = np.bincount(counts)
+        multiplicity = np.zeros(int(counts.max()) + 1, dtype=np.int64)
+        for part in _chunks(counts.size):
+            multiplicity += np.bincount(counts[part], minlength=multiplicity.size)
         values = np.flatnonzero(multiplicity)
         return values.astype(np.float64), multiplicity[values]
     return np.unique(_as_counts(counts), return_counts=True)

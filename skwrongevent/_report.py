@@ -87,7 +87,7 @@ class LabelIssuesMixin:
         return pd.DataFrame(
             {
                 "is_label_issue": self.noise_mask_,
-                "label_quality": self.sample_cleanliness_,
+                "label_quality": self.sample_cleanliness_.astype(np.float64),
                 "margin": self.sample_margin_,
                 "given_label": self.given_labels_,
                 "suggested_label": self.suggested_labels_,

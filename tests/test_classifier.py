@@ -73,7 +73,8 @@ def test_tracker_robust_counts_both_views_and_looks_up_weights_at_the_counts():
     tracker = WrongEventTracker(labels)
     # Table value at (class, count) = 10 * class + count, for every column.
     grid = torch.arange(6, dtype=torch.float32)
-    tracker.use_verdict(torch.stack([grid, grid + 10]).unsqueeze(-1).repeat(1, 1, 4))
+    table = torch.stack([grid, grid + 10]).unsqueeze(-1).repeat(1, 1, 4)
+    tracker.use_verdict(table, clean_limit=torch.tensor([5, 5]))
     tracker.record_robust(torch.tensor([1, 1, 0]), torch.tensor([1, 0, 0]), torch.arange(3))
     assert tracker.counts(torch.arange(3)).tolist() == [2, 1, 2]  # the step's own counts
     clean, *_ = tracker.weights(torch.arange(3))
@@ -87,12 +88,10 @@ def test_tracker_robust_counts_both_views_and_looks_up_weights_at_the_counts():
 def test_tracker_weighs_a_flagged_row_predicted_as_its_label_as_clean():
     tracker = WrongEventTracker(torch.tensor([0, 0, 1]))
     # Class 0 is judged clean up to 2 wrong events, class 1 up to 4; column 2 holds the count.
-    counts = torch.arange(8, dtype=torch.float32)
     table = torch.zeros(2, 8, 4)
     table[0, :3, 0] = table[1, :5, 0] = 1.0
-    table[:, :, 2] = counts
-    tracker.use_verdict(table)
-    assert tracker.clean_limit.tolist() == [2, 4]
+    table[:, :, 2] = torch.arange(8)
+    tracker.use_verdict(table, clean_limit=torch.tensor([2, 4]))
     tracker.wrong[:] = 6
     # Row 0 is predicted as its label by both views, row 1 by neither, row 2 by the weak view.
     tracker.record_robust(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), torch.arange(3))
@@ -211,8 +210,16 @@ def test_verdict_table_holds_the_mixture_posteriors_and_cdfs():
         )
         np.testing.assert_allclose(verdict.table_[code, :, 2:], verdict.mixture_.cdf(grid))
     np.testing.assert_allclose(
-        verdict.cleanliness(counts, codes), verdict.mixture_.predict_proba(counts)[:, 0]
+        verdict.cleanliness(counts, codes), verdict.mixture_.predict_proba(counts)[:, 0], atol=1e-6
     )
+    clean_counts = verdict.table_[0, :, 0] >= 0.5
+    assert verdict.clean_limit_.tolist() == [clean_counts.sum() - 1] * 2
+    # A row predicted as its label is looked up at its class's largest clean count at most.
+    limit = verdict.clean_limit_[0]
+    assert verdict.cleanliness([6, 6], [0, 1], predicted=[0, 0]).tolist() == [
+        np.float32(verdict.table_[0, limit, 0]),
+        np.float32(verdict.table_[1, 6, 0]),
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -234,6 +241,7 @@ def test_digits_detection_and_accuracy(fitted_digits, noisy_digits):
     n = len(y_noisy)
     assert clf.wrong_events_.shape == clf.sample_difficulty_.shape == clf.noise_mask_.shape == (n,)
     assert clf.wrong_events_.dtype == np.int32 and clf.noise_mask_.dtype == bool
+    assert clf.sample_cleanliness_.dtype == clf.sample_difficulty_.dtype == np.float32
     np.testing.assert_array_equal(clf.noise_mask_, clf.sample_cleanliness_ < 0.5)
     assert np.all((clf.sample_difficulty_ >= 0) & (clf.sample_difficulty_ <= 1))
     assert clf.wrong_events_.max() <= clf.warmup_epochs_ + 2 * clf.robust_epochs_

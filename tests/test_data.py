@@ -8,8 +8,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_score
 from skorch.callbacks import Callback
 from skorch.helper import SliceDataset
+from torch.utils.data import BatchSampler, RandomSampler
 
 from skwrongevent import ImageViews, WrongEventClassifier, inject_label_noise
+from skwrongevent._data import ShuffledBatches
 
 FAST = dict(max_epochs=10, warmup_fraction=0.5, lr=1e-2, batch_size=32, mixture="global")
 
@@ -245,3 +247,20 @@ def test_training_batches_are_shuffled_unless_the_user_says_otherwise(blobs):
         assert in_order == (shuffle is False)
         rows = [np.flatnonzero((X == row).all(axis=1))[0] for row in X_batch.numpy()]
         np.testing.assert_array_equal(y_batch.numpy(), y[rows])  # the user's labels
+
+
+@pytest.mark.parametrize(
+    "n_rows, batch_size, drop_last", [(1000, 128, False), (7, 3, True), (5, 10, False)]
+)
+def test_shuffled_batches_are_torchs_random_batches(n_rows, batch_size, drop_last):
+    # The training loader's shuffled batches, without a Python list of every row index.
+    torch.manual_seed(3)
+    expected = [
+        list(BatchSampler(RandomSampler(range(n_rows)), batch_size, drop_last)) for _ in "ab"
+    ]
+    after_torch = torch.rand(1)
+    torch.manual_seed(3)
+    batches = ShuffledBatches(n_rows, batch_size, drop_last)
+    assert [list(batches) for _ in "ab"] == expected
+    assert torch.equal(torch.rand(1), after_torch)  # the same draws from torch's random state
+    assert len(batches) == len(expected[0])
