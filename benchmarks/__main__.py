@@ -21,6 +21,7 @@ BENCHMARKS = {
     "noise-rates": "bench_noise_rates.py",
     "defaults": "bench_defaults.py",
     "images": "bench_images.py",
+    "finetune": "bench_finetune.py",
     "memory": "bench_memory.py",
     "scaling": "bench_scaling.py",
 }

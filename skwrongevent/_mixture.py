@@ -343,17 +343,15 @@ class WrongEventVerdict:
     def _plausibility(self, table, counts, codes, predicted):
         """Which classes the verdict implausibly empties, and which the network has learned."""
         n_classes = self.n_classes
-        labelled = np.zeros(n_classes, dtype=np.int64)
-        for part in _chunks(len(codes)):
-            labelled += np.bincount(codes[part], minlength=n_classes)
         if predicted is None:
             return np.zeros(n_classes, dtype=bool), np.ones(n_classes, dtype=bool)
         predicted = np.asarray(predicted)
         clean = table[:, :, CLEAN] >= 0.5
-        kept, predictions = np.zeros_like(labelled), np.zeros_like(labelled)
+        labelled, kept, predictions = np.zeros((3, n_classes), dtype=np.int64)
         moves = np.zeros((n_classes, n_classes), dtype=np.int64)
         for part in _chunks(len(codes)):
             given, guess = codes[part], predicted[part]
+            labelled += np.bincount(given, minlength=n_classes)
             moved = ~clean[given, np.minimum(counts[part], self.max_count).astype(np.intp)]
             moved &= (guess >= 0) & (guess != given)
             kept += np.bincount(given[~moved], minlength=n_classes)
@@ -391,11 +389,12 @@ class WrongEventVerdict:
 
     def _lookup(self, counts, codes, column, predicted):
         counts, codes = np.asarray(counts), np.asarray(codes)
+        predicted = None if predicted is None else np.asarray(predicted)
         out = np.empty(counts.shape, dtype=np.float32)
         for part in _chunks(len(counts)):
             given, count = codes[part], np.minimum(counts[part], self.max_count)
             if predicted is not None:
-                agrees = np.asarray(predicted[part]) == given
+                agrees = predicted[part] == given
                 count[agrees] = np.minimum(count[agrees], self.clean_limit_[given[agrees]])
             out[part] = self.table_[given, count.astype(np.intp, copy=False), column]
         return out
