@@ -14,8 +14,10 @@ the ``Net`` below, saved with ``torch.save``; its head is not loaded).
 Without one, this script pretrains the backbone without labels on the
 training images themselves: it learns to tell by how many quarter turns an
 image was rotated. Nothing is downloaded, and the test images are never
-seen. The backbone then trains at a tenth of the head's learning rate
-(skorch's ``optimizer__param_groups``).
+seen. A checkpoint's backbone then trains at a tenth of the head's learning
+rate (skorch's ``optimizer__param_groups``); the rotation-pretrained one,
+weaker, at the head's rate (held at a tenth, it could not adapt to the
+classes in ``benchmarks/bench_finetune.py``).
 
 Reads the CIFAR-10 JPEG subset from ``../shared/data/cifar10_jpeg`` (or
 ``$SKWRONGEVENT_DATA/cifar10_jpeg``) and skips with a message if it is not
@@ -115,18 +117,20 @@ class Rotations(torch.utils.data.Dataset):
 
 if args.checkpoint:
     state = torch.load(args.checkpoint, map_location="cpu")
+    backbone_lr = 3e-4
     print(f"backbone from {args.checkpoint}")
 else:
     pretext = NetClassifier(Net, module__n_classes=4, max_epochs=3, lr=3e-3, random_state=0)
     state = pretext.fit(Rotations(X_train), y=None).module_.state_dict()
+    backbone_lr = 3e-3
     print("backbone pretrained on the training images' rotations")
 backbone = {k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")}
 
 # %%
-# Fine-tuning: a new head at lr, the backbone at a tenth of it.
+# Fine-tuning: a new head at lr, the backbone at its own rate.
 settings = dict(max_epochs=12, lr=3e-3, random_state=0)
 fine_tuning = dict(
-    module__backbone=backbone, optimizer__param_groups=[("backbone.*", {"lr": 3e-4})]
+    module__backbone=backbone, optimizer__param_groups=[("backbone.*", {"lr": backbone_lr})]
 )
 for name, params in [("from scratch", {}), ("fine-tuned", fine_tuning)]:
     plain = NetClassifier(Net, **settings, **params).fit(X_train, y_noisy)
