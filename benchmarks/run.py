@@ -61,7 +61,6 @@ from skwrongevent import (
     WrongEventClassifier,
     WrongEventCleaner,
     inject_label_noise,
-    robust_loss,
 )
 
 RESULTS = Path(__file__).parent / "results"
@@ -268,7 +267,7 @@ class NoConsistency(WrongEventClassifier):
         self, logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf, **kwargs
     ):
         zeros, ones = torch.zeros_like(clean), torch.ones_like(noisy)
-        return robust_loss(
+        return super().get_robust_loss(
             logits_weak, logits_strong, y_true, clean, ones, zeros, noisy_cdf, **kwargs
         )
 
@@ -279,7 +278,9 @@ class BroadcastNoisyTerm(WrongEventClassifier):
     def get_robust_loss(
         self, logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf, **kwargs
     ):
-        ours = robust_loss(logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf)
+        ours = super().get_robust_loss(
+            logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf, **kwargs
+        )
         mean_proba = ((logits_weak.softmax(1) + logits_strong.softmax(1)) / 2).clamp(1e-4, 1 - 1e-4)
         confidence = mean_proba.max(dim=1).values
         entropy = -(mean_proba * mean_proba.log()).sum(dim=1)

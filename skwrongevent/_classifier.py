@@ -530,9 +530,21 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         """Loss of one robust-stage batch; override to change it (as skorch's ``get_loss``).
 
         Receives the arguments of :func:`robust_loss` and returns a scalar tensor.
+        The consistency term compares the views' probabilities for images
+        and their logits otherwise (see :func:`robust_loss`).
         """
+        shape = self.input_shape_
+        consistency = "probabilities" if shape is not None and len(shape) == 3 else "logits"
         return robust_loss(
-            logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf, sample_weight
+            logits_weak,
+            logits_strong,
+            y_true,
+            clean,
+            noisy,
+            clean_cdf,
+            noisy_cdf,
+            sample_weight,
+            consistency=consistency,
         )
 
 

@@ -4,6 +4,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from sklearn.datasets import load_digits, load_wine, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
@@ -177,6 +178,21 @@ def test_robust_loss_matches_per_row_hand_computation():
     assert float(loss) == pytest.approx(np.mean(expected), rel=1e-5)
 
 
+def test_consistency_on_probabilities_compares_predictions_not_logit_scale():
+    # Both views predict class 0 with near certainty; only their logits' scale differs.
+    labels, ones, zeros = torch.tensor([0]), torch.ones(1), torch.zeros(1)
+    weak, strong = torch.tensor([[10.0, 0.0]]), torch.tensor([[20.0, 0.0]])
+
+    def consistency(weak, strong):  # weight 1; the noisy term is off
+        loss = robust_loss(
+            weak, strong, labels, ones, zeros, ones, ones, consistency="probabilities"
+        )
+        return float(loss - F.cross_entropy(weak, labels) - F.cross_entropy(strong, labels))
+
+    assert consistency(weak, strong) < 1e-4
+    assert 1.99 < consistency(weak, strong.flip(1)) <= 2.0  # views that disagree pay at most 2
+
+
 def test_noisy_term_is_per_row_not_broadcast_over_the_batch():
     # Only the noisy term is non-zero: clean = 0, identical views, consistency weight 0.
     logits = torch.tensor([[4.0, 0.0, 0.0], [0.3, 0.2, 0.1]])
@@ -276,11 +292,16 @@ def test_per_class_mixture_option(noisy_digits):
     clf.fit(X_train, y_noisy)
     assert len(clf.class_mixtures_) == 10
     assert all(isinstance(m, BetaMixture) for m in clf.class_mixtures_)
+    assert not len(clf.capped_classes_)
     codes = np.searchsorted(clf.classes_, y_noisy)
+    # Rows predicted as their label may be judged cleaner than their count says, never noisier.
+    agrees = clf.predicted_labels_ == y_noisy
     for code, mixture in enumerate(clf.class_mixtures_):
         rows = codes == code
         expected = mixture.predict_proba(clf.wrong_events_[rows])[:, 0]
-        np.testing.assert_allclose(clf.sample_cleanliness_[rows], expected, atol=1e-6)
+        cleanliness = clf.sample_cleanliness_[rows]
+        np.testing.assert_allclose(cleanliness[~agrees[rows]], expected[~agrees[rows]], atol=1e-6)
+        assert np.all(cleanliness[agrees[rows]] >= expected[agrees[rows]] - 1e-6)
     assert roc_auc_score(noise_mask, 1 - clf.sample_cleanliness_) > 0.9
 
 
@@ -297,6 +318,23 @@ def test_warmup_only_keeps_the_base_model(blobs):
     assert clf.robust_epochs_ == 0 and clf.warmup_epochs_ == FAST["max_epochs"]
     assert clf.wrong_events_.max() <= FAST["max_epochs"]
     assert clf.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("shape, expected", [((8,), "logits"), ((1, 6, 6), "probabilities")])
+def test_consistency_is_on_probabilities_for_images(monkeypatch, shape, expected):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, *shape)).astype(np.float32)
+    y = (X.reshape(60, -1)[:, 0] > 0).astype(int)
+    used = set()
+
+    def spy(*args, consistency="logits", **kwargs):
+        used.add(consistency)
+        return robust_loss(*args, consistency=consistency, **kwargs)
+
+    monkeypatch.setattr("skwrongevent._classifier.robust_loss", spy)
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(np.prod(shape)), 2))
+    WrongEventClassifier(module, views=None, random_state=0, **FAST).fit(X, y)
+    assert used == {expected}
 
 
 def test_user_views_are_called(blobs):
