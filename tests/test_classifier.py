@@ -191,6 +191,8 @@ def test_consistency_on_probabilities_compares_predictions_not_logit_scale():
 
     assert consistency(weak, strong) < 1e-4
     assert 1.99 < consistency(weak, strong.flip(1)) <= 2.0  # views that disagree pay at most 2
+    with pytest.raises(ValueError, match="consistency must be"):
+        robust_loss(weak, strong, labels, ones, zeros, ones, ones, consistency="kl")
 
 
 def test_noisy_term_is_per_row_not_broadcast_over_the_batch():
