@@ -534,17 +534,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         and their logits otherwise (see :func:`robust_loss`).
         """
         shape = self.input_shape_
-        consistency = "probabilities" if shape is not None and len(shape) == 3 else "logits"
+        images = shape is not None and len(shape) == 3
+        inputs = (logits_weak, logits_strong, y_true, clean, noisy, clean_cdf, noisy_cdf)
         return robust_loss(
-            logits_weak,
-            logits_strong,
-            y_true,
-            clean,
-            noisy,
-            clean_cdf,
-            noisy_cdf,
-            sample_weight,
-            consistency=consistency,
+            *inputs, sample_weight, consistency="probabilities" if images else "logits"
         )
 
 
