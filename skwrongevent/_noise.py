@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 NOISE_KINDS = ("symmetric", "pair", "instance")
 
 
-def inject_label_noise(y, noise_rate, *, kind="symmetric", X=None, random_state=None):
+def inject_label_noise(y, noise_rate, *, kind="symmetric", X=None, pairs=None, random_state=None):
     """Corrupt labels with a known, seeded noise process.
 
     Parameters
@@ -25,7 +25,8 @@ def inject_label_noise(y, noise_rate, *, kind="symmetric", X=None, random_state=
         - ``"symmetric"``: ``round(noise_rate * n)`` rows get a different
           class drawn uniformly.
         - ``"pair"``: ``round(noise_rate * n)`` rows move to the next class
-          in sorted order (asymmetric, class-dependent noise).
+          in sorted order, or to the class ``pairs`` names (asymmetric,
+          class-dependent noise).
         - ``"instance"``: instance-dependent noise (Xia et al., 2020): each
           row's flip rate is drawn from a normal around ``noise_rate``
           truncated to ``[0, 1]``, and the wrong class is drawn from a
@@ -33,6 +34,13 @@ def inject_label_noise(y, noise_rate, *, kind="symmetric", X=None, random_state=
           similar rows get similar wrong labels. Needs ``X``.
     X : array-like of shape (n_samples, ...), default=None
         Features, only used by ``kind="instance"``; flattened per row.
+    pairs : dict, default=None
+        Only for ``kind="pair"``: where each class's flipped rows go, as
+        ``{label: wrong label}``, for example look-alike classes
+        (``{"cat": "dog", "dog": "cat", "truck": "automobile"}``). The
+        ``round(noise_rate * n)`` flipped rows are drawn from the classes
+        it names as keys. None: every class moves to the next in sorted
+        order.
     random_state : int, RandomState instance or None, default=None
         Seed of the corruption.
 
@@ -51,6 +59,11 @@ def inject_label_noise(y, noise_rate, *, kind="symmetric", X=None, random_state=
     >>> y_noisy, noise_mask = inject_label_noise(y, 0.2, random_state=0)
     >>> int(noise_mask.sum()), bool(np.all(y_noisy[noise_mask] != y[noise_mask]))
     (6, True)
+    >>> y_noisy, noise_mask = inject_label_noise(
+    ...     y, 0.1, kind="pair", pairs={"cat": "dog"}, random_state=0
+    ... )
+    >>> sorted(set(zip(y[noise_mask], y_noisy[noise_mask])))
+    [(np.str_('cat'), np.str_('dog'))]
     """
     y = np.asarray(y)
     if y.ndim != 1:
@@ -64,20 +77,52 @@ def inject_label_noise(y, noise_rate, *, kind="symmetric", X=None, random_state=
     n_classes = classes.size
     if n_classes < 2:
         raise ValueError("y has a single class: there is no other label to flip to.")
+    if pairs is not None and kind != "pair":
+        raise ValueError(f'pairs is only used with kind="pair", got kind={kind!r}.')
     rng = check_random_state(random_state)
     if kind == "instance":
         if X is None:
             raise ValueError('kind="instance" needs the features X.')
         noisy_codes = _instance_dependent(codes, n_classes, X, noise_rate, rng)
     else:
-        noisy_codes = codes.copy()
-        rows = rng.choice(codes.size, size=round(noise_rate * codes.size), replace=False)
-        if kind == "symmetric":
-            shift = rng.randint(1, n_classes, size=rows.size)
-        else:
-            shift = 1
-        noisy_codes[rows] = (codes[rows] + shift) % n_classes
+        noisy_codes = _flipped(codes, n_classes, noise_rate, kind, classes, pairs, rng)
     return classes[noisy_codes], noisy_codes != codes
+
+
+def _flipped(codes, n_classes, noise_rate, kind, classes, pairs, rng):
+    """Codes with ``round(noise_rate * n)`` rows flipped, symmetrically or to their pair."""
+    if kind == "symmetric" or pairs is None:
+        targets = np.roll(np.arange(n_classes), -1)  # the next class
+    else:
+        targets = _pair_targets(classes, pairs)
+    candidates = np.flatnonzero(targets[codes] >= 0)
+    n_flipped = round(noise_rate * codes.size)
+    if n_flipped > candidates.size:
+        raise ValueError(
+            f"noise_rate={noise_rate} asks for {n_flipped} wrong labels, but the classes "
+            f"that pairs names hold only {candidates.size} rows."
+        )
+    rows = rng.choice(candidates, size=n_flipped, replace=False)
+    noisy_codes = codes.copy()
+    if kind == "symmetric":
+        shift = rng.randint(1, n_classes, size=rows.size)
+        noisy_codes[rows] = (codes[rows] + shift) % n_classes
+    else:
+        noisy_codes[rows] = targets[codes[rows]]
+    return noisy_codes
+
+
+def _pair_targets(classes, pairs):
+    """Each class code's wrong code under ``pairs``; -1 for a class that keeps its labels."""
+    targets = np.full(classes.size, -1)
+    for source, target in dict(pairs).items():
+        for label in (source, target):
+            if label not in classes:
+                raise ValueError(f"pairs names {label!r}, which is not a class of y.")
+        if source == target:
+            raise ValueError(f"pairs maps {source!r} to itself: a wrong label must differ.")
+        targets[np.searchsorted(classes, source)] = np.searchsorted(classes, target)
+    return targets
 
 
 def _instance_dependent(codes, n_classes, X, noise_rate, rng):

@@ -23,6 +23,32 @@ def test_pair_noise_moves_to_next_class():
     assert mask.sum() == 36
 
 
+def test_pair_noise_follows_given_pairs():
+    y = np.repeat(["cat", "dog", "fox", "owl"], 25)
+    y_noisy, mask = inject_label_noise(
+        y, 0.2, kind="pair", pairs={"cat": "dog", "dog": "cat"}, random_state=0
+    )
+    assert mask.sum() == 20
+    assert set(zip(y[mask], y_noisy[mask], strict=True)) <= {("cat", "dog"), ("dog", "cat")}
+    assert np.array_equal(y_noisy[np.isin(y, ["fox", "owl"])], y[np.isin(y, ["fox", "owl"])])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(kind="pair", pairs={"cat": "emu"}), "not a class"),
+        (dict(kind="pair", pairs={"cat": "cat"}), "to itself"),
+        (dict(kind="pair", pairs={"cat": "dog"}, noise_rate=0.6), "hold only"),
+        (dict(kind="symmetric", pairs={"cat": "dog"}), "only used with"),
+    ],
+)
+def test_pair_noise_rejects_bad_pairs(kwargs, message):
+    y = np.repeat(["cat", "dog"], 10)
+    kwargs.setdefault("noise_rate", 0.2)
+    with pytest.raises(ValueError, match=message):
+        inject_label_noise(y, **kwargs)
+
+
 def test_instance_noise_depends_on_features_and_is_near_rate():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 8))
