@@ -24,6 +24,9 @@ DATA = Path(
 CIFAR_CLASSES = [
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 ]  # fmt: skip
+# The classes whose images people confuse, as wrong-label pairs (the usual asymmetric
+# CIFAR-10 noise): truck -> automobile, bird -> airplane, deer -> horse, cat <-> dog.
+CIFAR_LOOK_ALIKE = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
 
 
 def require(path):

@@ -23,7 +23,9 @@ time and its ratio to the plain fit of the same case, noise and seed.
 Targets, checked in the output: fit time <= 0.4x cleanlab's and
 <= 2.5x plain; AUROC and accuracy >= cleanlab's and the early-stopped
 model's on every case; accuracy within 2 points of the clean-label bound at
-40% symmetric noise on digits and MNIST.
+40% symmetric noise on digits and MNIST; on the images with instance-dependent
+40% noise, accuracy >= 5 points above cleanlab's and the early-stopped
+model's, AUROC >= 0.85 and fit time <= 2x plain.
 
 ``--ablations`` instead runs variants of ``WrongEventClassifier`` at 40%
 symmetric noise: global against per-class mixture, base model against the
@@ -34,12 +36,14 @@ views against none.
 Commands (2 CPU cores)::
 
     python benchmarks/run.py --quick               # about 3 minutes
-    python benchmarks/run.py                       # about 20 minutes
+    python benchmarks/run.py                       # about 75 minutes
+    python benchmarks/run.py --cases cifar         # CIFAR-10 alone: about an hour
     python benchmarks/run.py --ablations --quick   # under a minute
     python benchmarks/run.py --ablations           # about 7 minutes
 
 Writes ``benchmarks/results/benchmark[_quick].md`` (or ``ablations``), a JSON
-file of every measurement and PNG plots; prints the tables.
+file of every measurement and PNG plots; prints the tables. ``--report``
+rewrites the tables from the JSON file without running anything.
 """
 
 import argparse
@@ -70,6 +74,8 @@ NOISES = {
     "symmetric 60%": ("symmetric", 0.6),
     "pair 40%": ("pair", 0.4),
     "instance 40%": ("instance", 0.4),
+    # 20% of all rows, from the case's look-alike classes only (40% of theirs on CIFAR-10)
+    "look-alike 20%": ("look-alike", 0.2),
 }
 # With two classes, 60% symmetric noise makes the wrong label the majority (nothing can
 # learn the true concept) and pair noise is the same as symmetric noise.
@@ -94,6 +100,7 @@ class Case:
     views: object = "auto"
     noises: list = field(default_factory=lambda: list(NOISES))
     seeds: int = 1
+    look_alike: dict = None  # {class: the class its images are mistaken for}
 
     @property
     def images(self):
@@ -122,11 +129,12 @@ def cases(quick):
         "letter": Case(loaders.letter, 20),
         "mnist": mnist,
         "cifar": Case(
-            lambda: loaders.cifar(5000, 5000),
+            loaders.cifar,
             15,
             loaders.SmallResNet,
             ImageViews(flip=True),
-            noises=["instance 40%"],
+            noises=["instance 40%", "look-alike 20%"],
+            look_alike=loaders.CIFAR_LOOK_ALIKE,
         ),
     }
 
@@ -210,9 +218,14 @@ def detection(is_wrong, score, mask):
     return result
 
 
-def noisy_labels(y, noise, X, seed):
+def noisy_labels(y, noise, X, seed, look_alike=None):
     kind, rate = NOISES[noise]
-    return inject_label_noise(y, rate, kind=kind, X=X.reshape(len(X), -1), random_state=seed)
+    if kind == "look-alike":
+        kind, pairs = "pair", look_alike
+    else:
+        pairs = None
+    X = X.reshape(len(X), -1)
+    return inject_label_noise(y, rate, kind=kind, X=X, pairs=pairs, random_state=seed)
 
 
 def benchmark(case_names, quick, methods):
@@ -224,7 +237,7 @@ def benchmark(case_names, quick, methods):
         warm_up(case, X_train, y_train)
         for noise in case.noises:
             for seed in range(case.seeds):
-                y_noisy, is_wrong = noisy_labels(y_train, noise, X_train, seed)
+                y_noisy, is_wrong = noisy_labels(y_train, noise, X_train, seed, case.look_alike)
                 for method in methods:
                     if method == "ENN + net" and case.images:
                         continue
@@ -380,16 +393,17 @@ def results_table(records):
 
 
 def headline_table(records):
-    """One row per case at its 40% setting: accuracy of every method, detection and cost."""
+    """One row per case at 40% symmetric noise, or at each noise of a case without it."""
     lines = [
         "| case (noise) | plain | early stopping | cleanlab | WrongEventClassifier "
         "| WrongEventCleaner + net | clean labels | AUROC: cleanlab / ours "
         "| time: ours / plain, ours / cleanlab |",
         "|---" * 9 + "|",
     ]
-    for case in dict.fromkeys(r["case"] for r in records):
-        noises = [r["noise"] for r in records if r["case"] == case]
-        noise = "symmetric 40%" if "symmetric 40%" in noises else noises[0]
+    for case, noise in dict.fromkeys((r["case"], r["noise"]) for r in records):
+        noises = {r["noise"] for r in records if r["case"] == case}
+        if "symmetric 40%" in noises and noise != "symmetric 40%":
+            continue
 
         def get(metric, method, case=case, noise=noise):
             return median(records, metric, case=case, noise=noise, method=method)
@@ -427,6 +441,12 @@ def target_lines(records):
                 checks.append(
                     (f"accuracy >= {rival}", get("accuracy", ours), get("accuracy", rival), True)
                 )
+        if noise == "instance 40%" and case in ("mnist", "cifar"):  # people's kind of noise
+            checks.append(("time <= 2x plain", get("time / plain", ours), 2.0, False))
+            checks.append(("AUROC >= 0.85", get("auroc", ours), 0.85, True))
+            for rival in ("cleanlab", "early stopping"):
+                bound = get("accuracy", rival) + 0.05
+                checks.append((f"accuracy >= {rival} + 0.05", get("accuracy", ours), bound, True))
         if noise == "symmetric 40%" and case in ("digits", "mnist"):
             bound = get("accuracy", "clean labels") - 0.02
             checks.append(("accuracy >= clean labels - 0.02", get("accuracy", ours), bound, True))
@@ -477,6 +497,8 @@ def plot(records, curves, stem):
     figure.tight_layout()
     figure.savefig(RESULTS / f"{stem}_accuracy.png", dpi=100)
 
+    if not curves:
+        return
     from sklearn.metrics import precision_recall_curve
 
     names = list(dict.fromkeys(case for case, _ in curves))
@@ -501,6 +523,9 @@ def main():
         "--cases", nargs="*", help="only these cases; the others keep their last results"
     )
     parser.add_argument("--methods", nargs="*", default=METHODS, choices=METHODS)
+    parser.add_argument(
+        "--report", action="store_true", help="only rewrite the tables from the stored results"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     DEVICE = args.device
@@ -508,16 +533,20 @@ def main():
     stem = ("ablations" if args.ablations else "benchmark") + ("_quick" if args.quick else "")
     command = "python benchmarks/run.py" + " --ablations" * args.ablations + " --quick" * args.quick
     lines = [f"Made by `{command}` on device {DEVICE}.", ""]
-    if args.ablations:
-        records = ablations(args.cases, args.quick)
-    else:
-        records, curves = benchmark(args.cases, args.quick, args.methods)
-        add_time_ratios(records)
     path = RESULTS / f"{stem}.json"
-    if args.cases and path.exists():  # --cases re-runs those cases and keeps the others
-        previous = json.loads(path.read_text())
-        records = [r for r in previous if r["case"] not in args.cases] + records
-    path.write_text(json.dumps(records, indent=1))
+    curves = {}
+    if args.report:
+        records = json.loads(path.read_text())
+    else:
+        if args.ablations:
+            records = ablations(args.cases, args.quick)
+        else:
+            records, curves = benchmark(args.cases, args.quick, args.methods)
+            add_time_ratios(records)
+        if args.cases and path.exists():  # --cases re-runs those cases and keeps the others
+            previous = json.loads(path.read_text())
+            records = [r for r in previous if r["case"] not in args.cases] + records
+        path.write_text(json.dumps(records, indent=1))
     if args.ablations:
         lines += ablation_table(records)
     else:
