@@ -21,7 +21,7 @@ Commands (2 CPU cores)::
 
     python benchmarks/bench_ranking.py                 # digits, letter: 6 minutes
     python benchmarks/bench_ranking.py --data mnist    # 20 minutes
-    python benchmarks/bench_ranking.py --data cifar --seeds 1 --noises 1% pair1%  # 35 minutes
+    python benchmarks/bench_ranking.py --data cifar --seeds 1 --noises sym1% pair1%  # 35 minutes
 
 Writes ``benchmarks/results/ranking.md`` from ``ranking.json``, which keeps
 the rows of earlier runs that this one did not repeat.
@@ -44,9 +44,9 @@ from skwrongevent._report import rank_label_issues
 
 RESULTS = Path(__file__).parent / "results"
 NOISES = {
-    "0.5%": ("symmetric", 0.005),
-    "1%": ("symmetric", 0.01),
-    "3%": ("symmetric", 0.03),
+    "sym0.5%": ("symmetric", 0.005),
+    "sym1%": ("symmetric", 0.01),
+    "sym3%": ("symmetric", 0.03),
     "pair1%": ("pair", 0.01),
     "pair3%": ("pair", 0.03),
 }
