@@ -267,10 +267,14 @@ def warm_up(case, X, y):
 
 
 class LastWarmupWeights(WrongEventClassifier):
-    """Starts robust training from the last warm-up epoch instead of the selected base model."""
+    """Starts robust training from the last warm-up epoch instead of the selected base model.
 
-    def select_base_epoch(self, prediction_changes):
-        return len(prediction_changes) + 1
+    The warm-up itself ends as usual; only the weights robust training starts from differ.
+    """
+
+    def _start_robust_stage(self):
+        self._fit_context.base_state = None  # keep the weights the warm-up ended with
+        super()._start_robust_stage()
 
 
 class NoConsistency(WrongEventClassifier):
