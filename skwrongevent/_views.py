@@ -144,8 +144,10 @@ class ImageViews(BaseEstimator):
     strong view's operations work on each image rescaled to [0, 1] by its
     own minimum and maximum, and map the result back, so every view stays
     inside the range of the image it came from. Everything runs batched on
-    the batch's device, with no host synchronisation, drawing from torch's
-    global generator (which the classifier seeds from its ``random_state``).
+    the batch's device, drawing from torch's global generator (which the
+    classifier seeds from its ``random_state``). On a GPU nothing waits for
+    the host; on a CPU each operation computes only the images that drew
+    it. Both give the same views.
 
     Parameters
     ----------
@@ -233,15 +235,10 @@ class ImageViews(BaseEstimator):
         low = view.amin(dim=(1, 2, 3), keepdim=True)
         span = (view.amax(dim=(1, 2, 3), keepdim=True) - low).clamp_min(1e-12)
         unit = (view - low) / span
-        names = list(OPERATIONS)
         for _ in range(self.n_operations):
-            chosen = torch.randint(len(names), (len(unit),), device=unit.device)
+            chosen = torch.randint(len(OPERATIONS), (len(unit),), device=unit.device)
             chosen = torch.where(torch.rand(len(unit), device=unit.device) < 0.5, chosen, -1)
-            augmented = unit
-            for code, name in enumerate(names):
-                selected = (chosen == code)[:, None, None, None]
-                augmented = torch.where(selected, OPERATIONS[name](unit), augmented)
-            unit = augmented
+            unit = apply_chosen(unit, chosen, subsets=unit.device.type == "cpu")
         side = round(self.cutout * min(unit.shape[-2:]))
         if side:
             unit = cutout(unit, side)
@@ -258,9 +255,46 @@ def _check_images(batch):
         raise ValueError(f"ImageViews needs floating-point images, got {batch.dtype}.")
 
 
-def _uniform(batch, low, high):
-    """One random magnitude per image, shaped to broadcast over its pixels."""
-    draw = torch.rand(len(batch), 1, 1, 1, device=batch.device, dtype=batch.dtype)
+def apply_chosen(unit, chosen, subsets):
+    """Each image through the operation whose index in ``OPERATIONS`` it has in ``chosen``.
+
+    -1 leaves an image as it is. Every operation draws its random
+    magnitudes for the whole batch, in a fixed order, so the result does
+    not depend on ``subsets``: with it, each operation computes only the
+    images that chose it (fastest on a CPU); without it, every operation
+    computes every image and the chosen results are kept, which needs no
+    host synchronisation (for GPUs).
+    """
+    augmented = unit.clone() if subsets else unit
+    for code, operation in enumerate(OPERATIONS.values()):
+        draws = operation.draw(unit)
+        selected = chosen == code
+        if subsets:
+            rows = selected.nonzero().view(-1)
+            if len(rows):
+                augmented[rows] = operation.apply(unit[rows], *(draw[rows] for draw in draws))
+        else:
+            computed = operation.apply(unit, *draws)
+            augmented = torch.where(selected[:, None, None, None], computed, augmented)
+    return augmented
+
+
+class _Operation:
+    """An operation of the strong view: ``draw`` random magnitudes for a batch, then ``apply``."""
+
+    def __init__(self, apply, draw=lambda batch: ()):
+        self.apply, self.draw, self.__name__ = apply, draw, apply.__name__
+
+    def __call__(self, batch):
+        return self.apply(batch, *self.draw(batch))
+
+
+def _one_per_image(batch):
+    """One uniform draw per image, shaped to broadcast over its pixels."""
+    return (torch.rand(len(batch), 1, 1, 1, device=batch.device, dtype=batch.dtype),)
+
+
+def _between(draw, low, high):
     return low + (high - low) * draw
 
 
@@ -290,35 +324,38 @@ def cutout(batch, side):
     return batch.masked_fill(inside[:, None], 0.5)
 
 
-# Operations of the strong view on images scaled to [0, 1]. Each draws one
-# magnitude per image and returns images in [0, 1] of the same shape.
+# Operations of the strong view on images scaled to [0, 1]. Each takes the
+# images and its draws (one magnitude per image) and returns images in [0, 1]
+# of the same shape.
 
 
-def brightness(batch):
-    return (batch * _uniform(batch, 0.1, 1.9)).clamp(0, 1)
+def brightness(batch, draw):
+    return (batch * _between(draw, 0.1, 1.9)).clamp(0, 1)
 
 
-def contrast(batch):
+def contrast(batch, draw):
     mean = batch.mean(dim=(1, 2, 3), keepdim=True)
-    return (mean + _uniform(batch, 0.1, 1.9) * (batch - mean)).clamp(0, 1)
+    return (mean + _between(draw, 0.1, 1.9) * (batch - mean)).clamp(0, 1)
 
 
-def sharpness(batch):
+def sharpness(batch, draw):
     # PIL's smoothing kernel: the 3 x 3 neighbourhood with the centre weighted 5, over 13.
     box = F.avg_pool2d(F.pad(batch, (1, 1, 1, 1), mode="replicate"), 3, stride=1) * 9
     blurred = (box + 4 * batch) / 13
-    return (blurred + _uniform(batch, 0.1, 1.9) * (batch - blurred)).clamp(0, 1)
+    return (blurred + _between(draw, 0.1, 1.9) * (batch - blurred)).clamp(0, 1)
 
 
-def posterize(batch):
-    bits = torch.randint(4, 9, (len(batch), 1, 1, 1), device=batch.device)
+def posterize(batch, bits):
     levels = (2**bits).to(batch.dtype)
     return torch.floor(batch * levels).clamp(max=levels - 1) / (levels - 1)
 
 
-def solarize(batch):
-    threshold = _uniform(batch, 0.0, 1.0)
-    return torch.where(batch >= threshold, 1 - batch, batch)
+def _bits(batch):
+    return (torch.randint(4, 9, (len(batch), 1, 1, 1), device=batch.device),)
+
+
+def solarize(batch, draw):
+    return torch.where(batch >= draw, 1 - batch, batch)
 
 
 def autocontrast(batch):
@@ -345,16 +382,16 @@ def _affine(batch, matrix):
     return F.grid_sample(batch, grid, padding_mode="reflection", align_corners=False)
 
 
-def rotate(batch):
-    angle = _uniform(batch, -math.pi / 6, math.pi / 6).view(-1)
+def rotate(batch, draw):
+    angle = _between(draw, -math.pi / 6, math.pi / 6).view(-1)
     cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
     matrix = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
     return _affine(batch, matrix)
 
 
-def shear(batch):
-    amount = _uniform(batch, -0.3, 0.3).view(-1)
-    along_x = torch.rand(len(batch), device=batch.device) < 0.5
+def shear(batch, draw, axis_draw):
+    amount = _between(draw, -0.3, 0.3).view(-1)
+    along_x = axis_draw < 0.5
     zero, one = torch.zeros_like(amount), torch.ones_like(amount)
     shear_x, shear_y = torch.where(along_x, amount, zero), torch.where(along_x, zero, amount)
     matrix = torch.stack(
@@ -363,9 +400,13 @@ def shear(batch):
     return _affine(batch, matrix)
 
 
-def translate(batch):
+def _shear_draws(batch):
+    return _one_per_image(batch) + (torch.rand(len(batch), device=batch.device),)
+
+
+def translate(batch, draw_x, draw_y):
     # affine_grid spans [-1, 1], so a shift of a fraction f of the side is 2 f.
-    shift = 2 * torch.stack([_uniform(batch, -0.3, 0.3).view(-1) for _ in range(2)], 1)
+    shift = 2 * torch.stack([_between(d, -0.3, 0.3).view(-1) for d in (draw_x, draw_y)], 1)
     identity = torch.eye(2, device=batch.device, dtype=batch.dtype).expand(len(batch), 2, 2)
     return _affine(batch, torch.cat([identity, shift[:, :, None]], dim=2))
 
@@ -373,15 +414,15 @@ def translate(batch):
 OPERATIONS = {
     operation.__name__: operation
     for operation in (
-        brightness,
-        contrast,
-        sharpness,
-        posterize,
-        solarize,
-        autocontrast,
-        equalize,
-        rotate,
-        shear,
-        translate,
+        _Operation(brightness, _one_per_image),
+        _Operation(contrast, _one_per_image),
+        _Operation(sharpness, _one_per_image),
+        _Operation(posterize, _bits),
+        _Operation(solarize, _one_per_image),
+        _Operation(autocontrast),
+        _Operation(equalize),
+        _Operation(rotate, _one_per_image),
+        _Operation(shear, _shear_draws),
+        _Operation(translate, lambda batch: _one_per_image(batch) + _one_per_image(batch)),
     )
 }

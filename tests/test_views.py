@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from skwrongevent import ImageViews, TabularViews
-from skwrongevent._views import OPERATIONS, cutout, random_crop
+from skwrongevent._views import OPERATIONS, apply_chosen, cutout, random_crop
 
 DETERMINISTIC = {"autocontrast", "equalize"}
 
@@ -50,6 +50,18 @@ def test_operations_draw_one_magnitude_per_image(images):
     pair = images[:1].expand(2, -1, -1, -1)
     out = seeded(OPERATIONS["brightness"], pair, 0)
     assert not torch.equal(out[0], out[1])
+
+
+def test_operations_on_chosen_subsets_match_operations_on_the_whole_batch(images):
+    # The CPU path computes each operation on the images that chose it, the GPU path on all
+    # of them; both draw the same magnitudes, so they give the same images.
+    chosen = torch.arange(-1, len(OPERATIONS)).repeat(2)[: 3 * len(images)]
+    batch = images.repeat(3, 1, 1, 1)[: len(chosen)]
+    subsets = seeded(lambda b: apply_chosen(b, chosen, subsets=True), batch, 0)
+    whole = seeded(lambda b: apply_chosen(b, chosen, subsets=False), batch, 0)
+    assert torch.equal(subsets, whole)
+    assert torch.equal(subsets[chosen == -1], batch[chosen == -1])
+    assert not torch.equal(subsets[chosen == 0], batch[chosen == 0])
 
 
 def test_autocontrast_and_equalize_stretch_each_channel_to_the_unit_range(images):
