@@ -85,12 +85,13 @@ def inject_label_noise(y, noise_rate, *, kind="symmetric", X=None, pairs=None, r
             raise ValueError('kind="instance" needs the features X.')
         noisy_codes = _instance_dependent(codes, n_classes, X, noise_rate, rng)
     else:
-        noisy_codes = _flipped(codes, n_classes, noise_rate, kind, classes, pairs, rng)
+        noisy_codes = _flipped(codes, classes, noise_rate, kind, pairs, rng)
     return classes[noisy_codes], noisy_codes != codes
 
 
-def _flipped(codes, n_classes, noise_rate, kind, classes, pairs, rng):
+def _flipped(codes, classes, noise_rate, kind, pairs, rng):
     """Codes with ``round(noise_rate * n)`` rows flipped, symmetrically or to their pair."""
+    n_classes = classes.size
     if kind == "symmetric" or pairs is None:
         targets = np.roll(np.arange(n_classes), -1)  # the next class
     else:
