@@ -207,3 +207,26 @@ class SmallResNet(torch.nn.Module):
 
     def forward(self, x):
         return self.layers(x)
+
+
+class ResNet18(torch.nn.Module):
+    """ResNet-18 for 3 x 32 x 32 images: a 3 x 3 stem and four stages of two residual blocks."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        blocks, channels_in = [], 64
+        for channels, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            blocks += [_Block(channels_in, channels, stride), _Block(channels, channels, 1)]
+            channels_in = channels
+        self.layers = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False),
+            torch.nn.BatchNorm2d(64),
+            torch.nn.ReLU(),
+            *blocks,
+            torch.nn.AdaptiveAvgPool2d(1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(512, n_classes),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
