@@ -583,7 +583,8 @@ def main():
     else:
         lines += ["### Headline", ""] + headline_table(records) + [""]
         lines += results_table(records) + ["### Targets", ""] + target_lines(records)
-        plot(records, curves, stem)  # precision-recall curves of this invocation's cases
+        # The precision-recall curves are not stored: a run of some cases keeps the old figure.
+        plot(records, {} if args.cases else curves, stem)
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
