@@ -92,7 +92,8 @@ def inject_label_noise(y, noise_rate, *, kind="symmetric", X=None, pairs=None, r
 def _flipped(codes, classes, noise_rate, kind, pairs, rng):
     """Codes with ``round(noise_rate * n)`` rows flipped, symmetrically or to their pair."""
     n_classes = classes.size
-    if kind == "symmetric" or pairs is None:
+    # Each class's wrong class under pair noise; -1 for a class whose rows keep their labels.
+    if pairs is None:
         targets = np.roll(np.arange(n_classes), -1)  # the next class
     else:
         targets = _pair_targets(classes, pairs)
