@@ -3,7 +3,7 @@
 import warnings
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -131,7 +131,7 @@ class BetaMixture(BaseEstimator):
 
     def _e_step(self, x):
         # The paper's responsibilities, floors included: they steady EM on sparse histograms.
-        pdf = stats.beta.pdf(x[:, None], self.alphas_, self.betas_)
+        pdf = np.exp(_beta_logpdf(x, self.alphas_, self.betas_))
         likelihoods = np.maximum(self.weights_ * pdf, EPS)
         return likelihoods / (likelihoods.sum(axis=1, keepdims=True) + EPS)
 
@@ -155,7 +155,7 @@ class BetaMixture(BaseEstimator):
     def _log_joint(self, counts):
         x = self._scale(_as_counts(counts))
         with np.errstate(divide="ignore"):
-            return np.log(self.weights_) + stats.beta.logpdf(x[:, None], self.alphas_, self.betas_)
+            return np.log(self.weights_) + _beta_logpdf(x, self.alphas_, self.betas_)
 
     def predict_proba(self, counts):
         """Posterior probability of each component for counts.
@@ -219,7 +219,7 @@ class BetaMixture(BaseEstimator):
         counts = _as_counts(counts)
         if self.degenerate_:
             return np.zeros((counts.size, 2))
-        return stats.beta.cdf(self._scale(counts)[:, None], self.alphas_, self.betas_)
+        return special.betainc(self.alphas_, self.betas_, self._scale(counts)[:, None])
 
 
 class WrongEventVerdict:
@@ -420,6 +420,13 @@ class WrongEventVerdict:
     def degenerate_(self):
         """Whether all counts were equal, so that nothing can be judged."""
         return self.mixture_.degenerate_
+
+
+def _beta_logpdf(x, alphas, betas):
+    """Log densities of points ``x`` (n,) under each of two betas, without scipy.stats' overhead."""
+    x = x[:, None]
+    log_norm = special.betaln(alphas, betas)
+    return special.xlogy(alphas - 1, x) + special.xlog1py(betas - 1, -x) - log_norm
 
 
 def _chunks(n_rows):
