@@ -273,14 +273,6 @@ class NetClassifier(NeuralNetClassifier):
         if requested == "auto":
             self.__dict__["device"] = "auto"
 
-    @property
-    def partial_fit(self):
-        raise AttributeError(
-            f"{type(self).__name__} has no partial_fit: it encodes labels and weights rows "
-            "over the whole training set, so call fit on all rows (warm_start=True continues "
-            "from the current weights)."
-        )
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
@@ -306,12 +298,14 @@ class NetClassifier(NeuralNetClassifier):
     def classes_(self, value):
         self.__dict__["classes_"] = value
 
-    def _encode_labels(self, y):
-        """Set ``classes_`` and return each label's index in it."""
-        if self.classes is None:
+    def _encode_labels(self, y, classes=None):
+        """Set ``classes_`` (``classes``, else the parameter, else ``y``'s) and return codes."""
+        if classes is None:
+            classes = self.classes
+        if classes is None:
             classes = np.unique(y)
         else:
-            classes = np.asarray(self.classes)
+            classes = np.asarray(classes)
             if len(np.unique(classes)) != len(classes):
                 raise ValueError(f"classes={classes.tolist()} contains duplicates.")
             unseen = np.setdiff1d(y, classes)
@@ -432,17 +426,54 @@ class NetClassifier(NeuralNetClassifier):
         self
             The fitted classifier.
         """
+        return self._train(X, y, sample_weight, fit_params, partial=False)
+
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
+        """Train on ``(X, y)`` for ``max_epochs`` from the current weights, as in skorch.
+
+        The first call initialises the network; later calls keep its
+        weights, optimizer state, history and ``classes_``, and ``X`` must
+        have the features it was fitted on. Unlike :meth:`fit` with
+        ``warm_start=True``, labels are encoded with the ``classes_`` of
+        earlier fits.
+
+        Parameters
+        ----------
+        X, y, sample_weight, **fit_params
+            As in :meth:`fit`.
+        classes : array-like or None, default=None
+            All class labels, for the first call (as in scikit-learn's
+            ``partial_fit``); later calls keep ``classes_``.
+
+        Returns
+        -------
+        self
+            The classifier, trained further.
+        """
+        return self._train(X, y, sample_weight, fit_params, partial=True, classes=classes)
+
+    def _train(self, X, y, sample_weight, fit_params, partial, classes=None):
+        """``fit`` and ``partial_fit``: validate, encode, train; on failure leave self as it was."""
         self._check_params()
         before = dict(self.__dict__)
+        keep = partial and self.initialized_
         try:
-            X, labels = check_training_data(self, X, y)
-            codes = self._encode_labels(labels)
-            self.input_shape_ = row_shape(X)
+            X, labels = check_training_data(self, X, y, reset=not keep)
+            if keep and "classes_" in self.__dict__:
+                classes = self.classes_
+            codes = self._encode_labels(labels, classes)
+            shape = row_shape(X)
+            if keep and self.__dict__.get("input_shape_") not in (None, shape):
+                raise ValueError(
+                    f"X has rows of shape {shape}, but the classifier was trained on rows of "
+                    f"shape {self.input_shape_}."
+                )
+            self.input_shape_ = shape
             with self._seeded():
                 self._fit_context = self._make_fit_context(
                     X, codes, self._row_weights(codes, sample_weight)
                 )
-                if not self.warm_start or not self.initialized_:
+                if not self.initialized_ or not (partial or self.warm_start):
                     self.initialize()
                 self.notify("on_train_begin", X=X, y=labels)
                 try:

@@ -416,20 +416,22 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.robust_epochs_ = context.epoch - self.warmup_epochs_
 
     def _warn_about_verdict(self, context):
+        # stacklevel=6 names the caller of fit or partial_fit: warn <- this <- _finish_fit <-
+        # NetClassifier._train <- LabelIssuesMixin._train <- fit.
         if 0 < self.warmup_epochs_ < MIN_WARMUP_EPOCHS:
             warnings.warn(
                 f"The warm-up had {self.warmup_epochs_} epoch(s), too few to tell wrong labels "
                 "from rows not learned yet. Raise max_epochs or warmup_fraction so that it has "
                 f"at least {MIN_WARMUP_EPOCHS}.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         if context.verdict.degenerate_:
             warnings.warn(
                 f"Every training row has {self.wrong_events_[0]} wrong events: no evidence of "
                 "label noise, every row is treated as clean.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         if self.warmup_fraction < 1 and self.base_epoch_ == self.warmup_epochs_ == self.max_epochs:
             warnings.warn(
@@ -438,7 +440,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 "verdict cannot tell wrong labels from rows not learned yet. Raise max_epochs "
                 "or lr.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         capped = [c for c in self.capped_classes_.tolist() if c not in self.withheld_classes_]
         if capped:
@@ -447,7 +449,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 "no class's labels can be: only the rows above each one's median count are "
                 "flagged. Check these classes' labels, or train longer if they are hard.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         if len(self.withheld_classes_):
             warnings.warn(
@@ -457,7 +459,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 "treated as clean. Train longer or with a higher lr, try "
                 "class_weight='balanced', or check these classes' labels by hand.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
     @property

@@ -38,8 +38,8 @@ def on_host(X):
     return X
 
 
-def check_training_data(estimator, X, y):
-    """Validate training data.
+def check_training_data(estimator, X, y, reset=True):
+    """Validate training data; ``reset=False`` checks features against an earlier fit.
 
     Returns
     -------
@@ -50,14 +50,16 @@ def check_training_data(estimator, X, y):
     """
     if is_dataset(X):
         y = dataset_labels(X, y)
-        _forget_feature_info(estimator)
+        if reset:
+            _forget_feature_info(estimator)
     elif y is None:
         raise ValueError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
     elif is_dict(X):
         X = check_dict(X)
-        _forget_feature_info(estimator)
+        if reset:
+            _forget_feature_info(estimator)
     else:
         X, y = validate_data(
             estimator,
@@ -66,7 +68,7 @@ def check_training_data(estimator, X, y):
             accept_sparse="csr",
             dtype=np.float32,
             allow_nd=True,
-            reset=True,
+            reset=reset,
         )
         X = _as_sparse_matrix(X)
     y = column_or_1d(on_host(y), warn=True)

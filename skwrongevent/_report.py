@@ -43,20 +43,9 @@ class LabelIssuesMixin:
 
     _row_index = None
 
-    def fit(self, X, y=None, sample_weight=None, **fit_params):
-        """Fit as the estimator does, remembering a DataFrame ``X``'s index for the report.
-
-        Parameters
-        ----------
-        X, y, sample_weight, **fit_params
-            As the estimator's ``fit``.
-
-        Returns
-        -------
-        self
-        """
+    def _train(self, X, *args, **kwargs):
         index = X.index if hasattr(X, "iloc") else None  # a pandas DataFrame's own row labels
-        super().fit(X, y, sample_weight=sample_weight, **fit_params)
+        super()._train(X, *args, **kwargs)
         self._row_index = index
         return self
 

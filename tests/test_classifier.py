@@ -17,6 +17,7 @@ from skorch.helper import predefined_split
 
 from skwrongevent import (
     BetaMixture,
+    NetClassifier,
     TabularViews,
     WrongEventClassifier,
     WrongEventTracker,
@@ -462,8 +463,30 @@ def test_skorch_validation_through_predefined_split(blobs):
     assert clf.wrong_events_.shape == (60,)
 
 
-def test_partial_fit_is_not_offered():
-    assert not hasattr(WrongEventClassifier(), "partial_fit")
+def test_partial_fit_continues_from_the_current_weights(blobs):
+    X, y = blobs
+    labels = np.array(["a", "b", "c"])[y]
+    clf = NetClassifier(max_epochs=2, random_state=0)
+    clf.partial_fit(X[:30], labels[:30], classes=["a", "b", "c"])
+    assert clf.classes_.tolist() == ["a", "b", "c"] and len(clf.history) == 2
+    weights = copy.deepcopy(clf.module_.state_dict())
+    clf.partial_fit(X[30:], labels[30:])
+    assert len(clf.history) == 4  # the history and weights carry on, as in skorch
+    assert not torch.equal(weights["layers.0.weight"], clf.module_.state_dict()["layers.0.weight"])
+    before = copy.deepcopy(clf.__dict__)
+    with pytest.raises(ValueError, match="not in classes"):
+        clf.partial_fit(X, np.where(y == 0, "d", labels))
+    with pytest.raises(ValueError, match="4 features"):
+        clf.partial_fit(X[:, :3], labels)
+    assert len(clf.history) == 4 and clf.__dict__.keys() == before.keys()
+
+
+def test_partial_fit_judges_the_rows_it_is_given(blobs):
+    X, y = blobs
+    clf = WrongEventClassifier(random_state=0, **FAST).fit(X, y)
+    clf.partial_fit(X[:45], y[:45])
+    assert len(clf.history) == 2 * FAST["max_epochs"]
+    assert clf.noise_mask_.shape == clf.sample_cleanliness_.shape == (45,)
 
 
 # ---------------------------------------------------------------------------
