@@ -209,7 +209,8 @@ class NetClassifier(NeuralNetClassifier):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         for name in _UNINITIALIZED:
-            del self.__dict__[name]
+            if name != "history_" or self.__dict__[name] is None:  # keep a given History
+                del self.__dict__[name]
         self.__dict__["_constructed"] = True
 
     def __getattr__(self, name):

@@ -273,3 +273,13 @@ def test_valid_split_holds_out_rows_for_the_plain_net_only(data):
     assert "valid_acc" in net.history[-1] and net.history[-1, "valid_acc"] > 0.6
     with pytest.raises(ValueError, match="every row must be trained on"):
         WrongEventClassifier(train_split=ValidSplit(0.2), **FAST).fit(X, y)
+
+
+def test_a_given_history_instance_is_used(net_class, data):
+    from skorch.history import History
+
+    class MyHistory(History):
+        pass
+
+    net = make(net_class, module=Logits, history=MyHistory()).fit(*data)
+    assert isinstance(net.history, MyHistory) and len(net.history) == FAST["max_epochs"]
