@@ -65,7 +65,7 @@ class FitContext:
         return sample_rows(self.X, self.codes.cpu().numpy(), self.random_state)
 
     def start_step(self):
-        """Take the row indices of the batch an optimizer step is about to train on."""
+        """Take the row indices of the training batch about to be stepped on."""
         rows = torch.as_tensor(self.recorder.pop())
         if self.row_map is not None:  # positions in a training subset
             rows = self.row_map[rows]
@@ -557,10 +557,6 @@ class NetClassifier(NeuralNetClassifier):
     # Steps
     # ------------------------------------------------------------------
 
-    def train_step(self, batch, **fit_params):
-        self._fit_context.start_step()
-        return super().train_step(batch, **fit_params)
-
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, _ = unpack_data(batch)
@@ -635,6 +631,8 @@ class NetClassifier(NeuralNetClassifier):
             return
         records, losses = [], []
         for batch in iterator:
+            if training:  # here rather than in train_step, which users override (skorch's FAQ)
+                self._fit_context.start_step()
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach().float())

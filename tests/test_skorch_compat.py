@@ -46,7 +46,7 @@ def net_class(request):
 
 def make(net_class, **params):
     settings = dict(FAST)
-    if net_class is NetClassifier:
+    if not issubclass(net_class, WrongEventClassifier):
         settings.pop("warmup_fraction")
     return net_class(**{**settings, **params})
 
@@ -283,3 +283,19 @@ def test_a_given_history_instance_is_used(net_class, data):
 
     net = make(net_class, module=Logits, history=MyHistory()).fit(*data)
     assert isinstance(net.history, MyHistory) and len(net.history) == FAST["max_epochs"]
+
+
+def test_train_step_overridden_for_gradient_accumulation(net_class, data):
+    """skorch's recipe: override train_step, step the optimizer every second batch."""
+
+    class Accumulating(net_class):
+        def train_step(self, batch, **fit_params):
+            step = self.train_step_single(batch, **fit_params)
+            if len(self.history[-1, "batches"]) % 2 == 0:
+                self.optimizer_.step()
+                self.optimizer_.zero_grad()
+            return step
+
+    net = make(Accumulating, module=Logits, batch_size=25).fit(*data)  # 8 batches per epoch
+    assert net.optimizer_.state[net.module_.linear.weight]["step"] == 4 * FAST["max_epochs"]
+    assert net.score(*data) > 0.7
