@@ -14,6 +14,7 @@ import torch
 from scipy import sparse
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
+from skorch.dataset import unpack_data
 from skorch.helper import SliceDataset
 
 # Rows read to fit what needs statistics of the inputs (views, input scaling):
@@ -154,12 +155,17 @@ def dataset_labels(X, y):
         if labels is not None:
             return np.asarray(on_host(labels))
     try:
-        return np.asarray([np.asarray(on_host(X[i][1])) for i in range(len(X))])
+        return np.asarray([np.asarray(on_host(_item_label(X[i]))) for i in range(len(X))])
     except (TypeError, IndexError) as error:
         raise ValueError(
             "y is None and the dataset has no labels: pass y, or use a dataset whose items "
             "are (input, label) pairs."
         ) from error
+
+
+def _item_label(item):
+    """An item's label; skorch's error for items that are not (input, label) pairs."""
+    return unpack_data(item if isinstance(item, (tuple, list)) else (item,))[1]
 
 
 def n_rows(X):

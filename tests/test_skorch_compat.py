@@ -181,6 +181,8 @@ def test_datasets_with_three_values_are_rejected(net_class, data):
 
     with pytest.raises(ValueError, match="returns 3 values"):
         make(net_class).fit(Three(), y)
+    with pytest.raises(ValueError, match="returns 3 values"):
+        make(net_class).fit(Three(), None)
 
 
 def test_sparse_input_trains_like_dense(net_class, data):
