@@ -1,6 +1,7 @@
 """NetClassifier: skorch's NeuralNetClassifier with scikit-learn's manners."""
 
 import copy
+import inspect
 from contextlib import contextmanager
 from numbers import Integral
 from types import MappingProxyType
@@ -79,6 +80,8 @@ class FitContext:
 
 
 CODE_CHUNK = 2**16
+# skorch >= 1.4 routes metadata by the public method that trains (fit or partial_fit).
+_ROUTES_BY_METHOD = "_routing_method" in inspect.signature(NeuralNetClassifier.fit_loop).parameters
 
 _UNINITIALIZED = {"history_": None, "initialized_": False, "virtual_params_": MappingProxyType({})}
 
@@ -479,6 +482,8 @@ class NetClassifier(NeuralNetClassifier):
                 self.notify("on_train_begin", X=X, y=labels)
                 try:
                     if self.max_epochs:
+                        if partial and _ROUTES_BY_METHOD:
+                            fit_params = {**fit_params, "_routing_method": "partial_fit"}
                         self.fit_loop(X, labels, **fit_params)
                 except KeyboardInterrupt:
                     pass  # as in skorch: Ctrl-C or a callback stopped training

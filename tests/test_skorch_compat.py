@@ -257,6 +257,21 @@ def test_metadata_routing_rejects_unrequested_metadata(net_class, data):
             make(net_class, module=Logits).fit(X, y, unknown=1)
 
 
+def test_metadata_routing_reaches_the_module_from_partial_fit(net_class, data):
+    X, y = data
+    seen = []
+
+    class Recording(Logits):
+        def forward(self, X, **kwargs):
+            seen.append(kwargs)
+            return super().forward(X)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        net = make(net_class, module=Recording, max_epochs=1).set_partial_fit_request(foo=True)
+        net.partial_fit(X, y, foo=1)
+    assert seen and all(kwargs == {"foo": 1} for kwargs in seen)
+
+
 def test_pickle_keeps_auto_device(net_class, data):
     X, y = data
     net = make(net_class).fit(X, y)
