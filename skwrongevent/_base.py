@@ -86,6 +86,17 @@ _ROUTES_BY_METHOD = "_routing_method" in inspect.signature(NeuralNetClassifier.f
 _UNINITIALIZED = {"history_": None, "initialized_": False, "virtual_params_": MappingProxyType({})}
 
 
+def _are_indices(y, classes):
+    """Whether integer labels can only be positions in ``classes`` of names (strings)."""
+    return (
+        y.dtype.kind in "iu"
+        and classes.dtype.kind in "SU"
+        and len(y) > 0
+        and 0 <= y.min()
+        and y.max() < len(classes)
+    )
+
+
 class NetClassifier(NeuralNetClassifier):
     """skorch's ``NeuralNetClassifier`` with scikit-learn's manners.
 
@@ -128,7 +139,9 @@ class NetClassifier(NeuralNetClassifier):
         still reports ``"auto"``.
     classes : array-like or None, default=None
         All class labels, in the order of the module's outputs; ``None``
-        takes the sorted labels found in ``y``.
+        takes the sorted labels found in ``y``. With names (strings) here,
+        integer labels in ``y`` are read as positions in this list, as in
+        skorch.
     class_weight : dict, "balanced" or None, default=None
         Weights of each class's rows in the loss, as in scikit-learn.
     mixed_precision : bool, default=False
@@ -312,6 +325,8 @@ class NetClassifier(NeuralNetClassifier):
             classes = np.asarray(classes)
             if len(np.unique(classes)) != len(classes):
                 raise ValueError(f"classes={classes.tolist()} contains duplicates.")
+            if _are_indices(y, classes):  # skorch's convention: y indexes the named classes
+                y = classes[y]
             unseen = np.setdiff1d(y, classes)
             if unseen.size:
                 raise ValueError(

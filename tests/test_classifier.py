@@ -409,6 +409,15 @@ def test_classes_parameter_allows_labels_missing_from_y(blobs):
         WrongEventClassifier(classes=[0, 1, 2], **FAST).fit(X, np.where(y == 2, 5, y))
 
 
+def test_named_classes_with_integer_labels_read_them_as_positions(blobs):
+    X, y = blobs  # skorch's convention: y holds indices, classes their names
+    clf = WrongEventClassifier(classes=["c0", "c1", "c2"], random_state=0, **FAST).fit(X, y)
+    assert clf.classes_.tolist() == ["c0", "c1", "c2"]
+    assert clf.score(X, np.array(["c0", "c1", "c2"])[y]) > 0.9
+    with pytest.raises(ValueError, match="not in classes"):
+        WrongEventClassifier(classes=["c0", "c1"], **FAST).fit(X, y)  # 2 is no position
+
+
 def test_pickle_round_trip(blobs):
     X, y = blobs
     clf = WrongEventClassifier(random_state=0, **FAST).fit(X, y)
