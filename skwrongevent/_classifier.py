@@ -98,7 +98,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         flags at least 5% of the rows, and the rows themselves otherwise:
         views guard against memorising wrong labels, and where there are
         few, they only add risk (on clean imbalanced tables or sharp class
-        boundaries they cost up to 5 points). ``None`` uses the batch
+        boundaries they cost up to 5 points). Other input (dicts,
+        sequences) uses the rows themselves. ``None`` uses the batch
         itself for both. An estimator with ``weak`` and
         ``strong`` methods is cloned and fitted on a sample of the training
         rows; a pair of callables is used as is. Each maps a batch (tensor,
@@ -367,13 +368,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             counts, codes = context.tracker.wrong.cpu().numpy(), context.codes.cpu().numpy()
             flagged = np.mean(context.verdict.cleanliness(counts, codes) < 0.5)
             return TabularViews() if flagged >= MIN_FLAGGED_FOR_TABULAR_VIEWS else None
-        if shape is not None and len(shape) == 3:
-            return ImageViews() if min(shape[1:]) >= MIN_VIEW_SIDE else None
-        kind = "dict input" if shape is None else f"rows of shape {shape}"
-        raise ValueError(
-            f"views='auto' has views for rows of features and for images (channels, height, "
-            f"width), not for {kind}: pass views=None or your own (weak, strong) callables."
-        )
+        if shape is not None and len(shape) == 3 and min(shape[1:]) >= MIN_VIEW_SIDE:
+            return ImageViews()
+        return None  # dict input, sequences, small images: the rows themselves
 
     def _finish_fit(self):
         context = self._fit_context

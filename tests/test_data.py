@@ -151,9 +151,8 @@ def test_dict_input_reaches_forward_as_keyword_arguments(blobs, make_module):
 
     data = {"features": X, "gate": np.ones(len(X), dtype=np.float64)}
     settings = dict(FAST, random_state=0)
-    with pytest.raises(ValueError, match="not for dict input"):
-        WrongEventClassifier(Gated, **settings).fit(data, y)
-    clf = WrongEventClassifier(Gated, views=None, **settings).fit(data, y)
+    clf = WrongEventClassifier(Gated, **settings).fit(data, y)  # views="auto": the rows
+    assert clf.views_ is None
     reference = WrongEventClassifier(Plain, views=None, **settings).fit(X, y)
     np.testing.assert_array_equal(clf.wrong_events_, reference.wrong_events_)
     np.testing.assert_allclose(clf.predict_proba(data), reference.predict_proba(X), atol=1e-6)
