@@ -292,9 +292,21 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             context.prediction_changes.append(self.history[-1, "prediction_change"])
         if self.select_base_epoch(np.asarray(context.prediction_changes)) == context.epoch:
             context.base_epoch = context.epoch
-            context.base_state = {
-                name: tensor.detach().clone() for name, tensor in self.module_.state_dict().items()
+            context.base_state = self._component_states()
+
+    def _component_states(self):
+        """A copy of the weights of every module and criterion skorch knows of."""
+        return {
+            name: {
+                key: tensor.detach().clone()
+                for key, tensor in getattr(self, name + "_").state_dict().items()
             }
+            for name in (*self._modules, *self._criteria)
+        }
+
+    def _load_component_states(self, states):
+        for name, state in states.items():
+            getattr(self, name + "_").load_state_dict(state)
 
     def select_base_epoch(self, prediction_changes):
         """The warm-up epoch whose weights start robust training; override to change the rule.
@@ -331,7 +343,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _start_robust_stage(self):
         context = self._fit_context
         if context.base_state is not None:
-            self.module_.load_state_dict(context.base_state)
+            self._load_component_states(context.base_state)
         context.stage = 2
         self.views_ = self._make_views(context)
         context.views = _view_functions(self.views_)
@@ -379,7 +391,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             self.views_ = None
         self._judge_rows()
         if not context.robust_epochs and context.base_state is not None:
-            self.module_.load_state_dict(context.base_state)
+            self._load_component_states(context.base_state)
         self._set_row_statistics(context)
         self._warn_about_verdict(context)
 

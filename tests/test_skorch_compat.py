@@ -316,3 +316,19 @@ def test_train_step_overridden_for_gradient_accumulation(net_class, data):
     net = make(Accumulating, module=Logits, batch_size=25).fit(*data)  # 8 batches per epoch
     assert net.optimizer_.state[net.module_.linear.weight]["step"] == 4 * FAST["max_epochs"]
     assert net.score(*data) > 0.7
+
+
+def test_modules_under_other_names_train_through_both_stages(data):
+    """skorch's recipe for a net whose module is not ``module_``."""
+
+    class Renamed(WrongEventClassifier):
+        def initialize_module(self):
+            self.body_ = Logits()
+            return self
+
+        def infer(self, x, **fit_params):
+            return self.body_(x.to(self.device))
+
+    net = make(Renamed, max_epochs=10).fit(*data)
+    assert "module_" not in vars(net) and net.robust_epochs_ > 0
+    assert net.score(*data) > 0.7
