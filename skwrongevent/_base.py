@@ -315,8 +315,12 @@ class NetClassifier(NeuralNetClassifier):
     def classes_(self, value):
         self.__dict__["classes_"] = value
 
-    def _encode_labels(self, y, classes=None):
-        """Set ``classes_`` (``classes``, else the parameter, else ``y``'s) and return codes."""
+    def _encode_labels(self, y, classes=None, known=False):
+        """Set ``classes_`` (``classes``, else the parameter, else ``y``'s) and return codes.
+
+        ``known``: the classes are those of an earlier ``partial_fit``, and
+        ``y`` may hold any of them, even a single one.
+        """
         if classes is None:
             classes = self.classes
         if classes is None:
@@ -333,7 +337,7 @@ class NetClassifier(NeuralNetClassifier):
                     f"y contains labels {unseen.tolist()} that are not in classes="
                     f"{classes.tolist()}."
                 )
-        if np.unique(y).size < 2:
+        if np.unique(y).size < 2 and not known:
             raise ValueError(
                 f"y contains one class only ({y[0]!r}): a classifier needs at least two classes."
             )
@@ -478,9 +482,8 @@ class NetClassifier(NeuralNetClassifier):
         keep = partial and self.initialized_
         try:
             X, labels = check_training_data(self, X, y, reset=not keep)
-            if keep and "classes_" in self.__dict__:
-                classes = self.classes_
-            codes = self._encode_labels(labels, classes)
+            known = keep and "classes_" in self.__dict__
+            codes = self._encode_labels(labels, self.classes_ if known else classes, known)
             shape = row_shape(X)
             if keep and self.__dict__.get("input_shape_") not in (None, shape):
                 raise ValueError(

@@ -442,7 +442,12 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 UserWarning,
                 stacklevel=6,
             )
-        if self.warmup_fraction < 1 and self.base_epoch_ == self.warmup_epochs_ == self.max_epochs:
+        still_changing = self.prediction_changes_.size and self.prediction_changes_[-1] > 0
+        if (
+            self.warmup_fraction < 1
+            and self.base_epoch_ == self.warmup_epochs_ == self.max_epochs
+            and still_changing
+        ):
             warnings.warn(
                 f"The network was still learning after all {self.max_epochs} epochs (fewer "
                 "rows change prediction every epoch), so no robust training ran and the "

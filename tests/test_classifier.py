@@ -1,5 +1,6 @@
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -496,6 +497,8 @@ def test_partial_fit_judges_the_rows_it_is_given(blobs):
     clf.partial_fit(X[:45], y[:45])
     assert len(clf.history) == 2 * FAST["max_epochs"]
     assert clf.noise_mask_.shape == clf.sample_cleanliness_.shape == (45,)
+    clf.partial_fit(X[y == 2], y[y == 2])  # a chunk of one known class
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.noise_mask_.shape == (20,)
 
 
 # ---------------------------------------------------------------------------
@@ -698,6 +701,11 @@ def test_warmup_goes_on_while_the_network_is_still_learning(blobs):
     X, y = blobs
     settles = StopAtFirstEpoch(max_epochs=8, random_state=0).fit(X, y)
     assert (settles.warmup_epochs_, settles.robust_epochs_) == (2, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        learned = NeverSettles(max_epochs=8, random_state=0).fit(X, y)  # no row changes at last
+    assert learned.prediction_changes_[-1] == 0
+    X, y = make_classification(200, 8, flip_y=0.3, class_sep=0.5, random_state=0)
     with pytest.warns(UserWarning, match="still learning after all 8 epochs"):
         learning = NeverSettles(max_epochs=8, random_state=0).fit(X, y)
     assert (learning.warmup_epochs_, learning.robust_epochs_, learning.base_epoch_) == (8, 0, 8)
