@@ -507,13 +507,17 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         device = context.codes.device
         Xi = to_device(unpack_data(batch)[0], device)
         weak, strong = context.views
-        X_weak, X_strong = weak(Xi), strong(Xi)
-        # Both views see the same dropout masks (and any other randomness in the module), so
-        # the consistency term compares views and cannot be lowered by shrinking the logits.
-        replay = _replayable_randomness(device)
-        logits_weak = self.infer(X_weak, **fit_params)
-        replay()
-        logits_strong = self.infer(X_strong, **fit_params)
+        if weak is strong is _identity:  # no views: the second pass would repeat the first
+            logits_weak = logits_strong = self.infer(Xi, **fit_params)
+        else:
+            X_weak, X_strong = weak(Xi), strong(Xi)
+            # Both views see the same dropout masks (and any other randomness in the module),
+            # so the consistency term compares views and cannot be lowered by shrinking the
+            # logits.
+            replay = _replayable_randomness(device)
+            logits_weak = self.infer(X_weak, **fit_params)
+            replay()
+            logits_strong = self.infer(X_strong, **fit_params)
         self._check_output(logits_weak)
         codes = context.batch_codes()
         context.tracker.record_robust(
