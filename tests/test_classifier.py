@@ -725,8 +725,23 @@ def test_both_views_see_the_same_dropout_masks(blobs):
     module = torch.nn.Sequential(
         torch.nn.Linear(X.shape[1], 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 3)
     )
-    Recorder(module, views=None, max_epochs=4, random_state=0).fit(X, y)
+    unchanged = (lambda batch: batch, lambda batch: batch)  # two passes, one per view
+    Recorder(module, views=unchanged, max_epochs=4, random_state=0).fit(X, y)
     assert same and all(same)
+
+
+def test_without_views_each_robust_batch_goes_through_the_network_once(blobs):
+    X, y = blobs
+    calls = []
+
+    class Counting(torch.nn.Linear):
+        def forward(self, X):
+            calls.append(len(X))
+            return super().forward(X)
+
+    clf = StopAtFirstEpoch(Counting(4, 3), views=None, max_epochs=4, batch_size=20)
+    clf.fit(X, y)
+    assert clf.robust_epochs_ == 2 and sum(calls) == 4 * len(X)  # one pass per row and epoch
 
 
 def test_verdict_warnings_point_at_the_callers_fit(blobs):
