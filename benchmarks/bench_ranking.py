@@ -20,7 +20,7 @@ self-confidence, unflagged rows after), and the plain net's training loss.
 Commands (2 CPU cores)::
 
     python benchmarks/bench_ranking.py --seeds 5       # digits, letter: 20 minutes
-    python benchmarks/bench_ranking.py --data mnist    # 20 minutes
+    python benchmarks/bench_ranking.py --data mnist --seeds 5  # 50 minutes
     python benchmarks/bench_ranking.py --data cifar --seeds 1 --noises sym1% pair1%  # 35 minutes
 
 Writes ``benchmarks/results/ranking.md`` from ``ranking.json``, which keeps
