@@ -24,6 +24,7 @@ BENCHMARKS = {
     "finetune": "bench_finetune.py",
     "memory": "bench_memory.py",
     "scaling": "bench_scaling.py",
+    "skorch-suite": "skorch_suite.py",
 }
 
 
