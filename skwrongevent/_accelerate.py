@@ -145,6 +145,9 @@ class AcceleratedWrongEventClassifier(AccelerateMixin, WrongEventClassifier):
     def infer(self, x, **fit_params):
         return super().infer(to_device(x, self.accelerator.device), **fit_params)
 
+    def _gather(self, tensor):
+        return self.accelerator.gather_for_metrics(tensor)
+
     def _all_reduce(self, tensor):
         if self.accelerator.num_processes > 1:
             torch.distributed.all_reduce(tensor)

@@ -41,6 +41,8 @@ class _IdoContext(FitContext):
         self.base_state = None
         self.views = None
         self.verdict = None
+        self.dataset = None  # the training dataset and the module's forward parameters,
+        self.forward_params = {}  # for the final prediction of every row
         self.initial_lrs = None
 
 
@@ -138,7 +140,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     given_labels_ : ndarray of shape (n_rows,)
         Each training row's label as given.
     predicted_labels_ : ndarray of shape (n_rows,)
-        Each row's prediction in its last training pass.
+        The fitted network's prediction of each training row (as
+        ``predict`` gives it).
     mixture_ : BetaMixture
         The final mixture on all rows' counts.
     class_mixtures_ : list of BetaMixture or None
@@ -227,6 +230,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 "train_split=None, or skorch.helper.predefined_split(valid_dataset) for a "
                 "separate validation set."
             )
+        self._fit_context.dataset = dataset_train
         return dataset_train, dataset_valid
 
     def _check_params(self):
@@ -257,6 +261,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if training:
+            self._fit_context.forward_params = fit_params
             self._begin_epoch()
         super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         if training:
@@ -402,15 +407,13 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         # decoded on access, and the tracker's counters released as soon as they are read.
         code_type = np.min_scalar_type(len(self.classes_))
         self._given_codes = codes.astype(code_type)
-        predicted = tracker.last_prediction  # -1 for a row never trained on: its given label
-        torch.where(predicted < 0, context.codes, predicted, out=predicted)
-        self._predicted_codes = predicted.cpu().numpy().astype(code_type)
+        self._predicted_codes = self._predict_training_rows(context).astype(code_type)
         tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
         self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
         tracker.margin = None
         self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
         # After robust training, as in its loss (see WrongEventTracker.weights), a flagged
-        # row predicted as its label is clean.
+        # row that the final network predicts as its label is clean.
         predicted = self._predicted_codes if context.stage == 2 else None
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
@@ -423,6 +426,30 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.base_epoch_ = context.base_epoch
         self.warmup_epochs_ = min(context.epoch, context.warmup_epochs)
         self.robust_epochs_ = context.epoch - self.warmup_epochs_
+
+    def _predict_training_rows(self, context):
+        """The fitted network's prediction of each training row, as class codes.
+
+        One pass in evaluation mode over the training set, on the rows
+        themselves (no views), as ``predict`` would answer: a flagged row is
+        not fitted to its label, so this prediction is the rest of the
+        data's opinion of it. Only the codes are kept, never rows times
+        classes.
+        """
+        if not context.epoch:
+            return context.codes.cpu().numpy()
+        self._set_training(False)
+        predicted = []
+        with torch.no_grad():
+            for batch in self.get_iterator(context.dataset, training=False):
+                logits = self.infer(unpack_data(batch)[0], **context.forward_params)
+                logits = logits[0] if isinstance(logits, tuple) else logits
+                predicted.append(self._gather(logits.argmax(dim=1)).cpu())
+        return torch.cat(predicted).numpy()
+
+    def _gather(self, tensor):
+        """A batch's per-row results from every process (one process: the tensor itself)."""
+        return tensor
 
     def _warn_about_verdict(self, context):
         # stacklevel=6 names the caller of fit or partial_fit: warn <- this <- _finish_fit <-

@@ -67,7 +67,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
     given_labels_ : ndarray of shape (n_samples,)
         Each row's label as given.
     predicted_labels_ : ndarray of shape (n_samples,)
-        The classifier's prediction for each row in its last training pass.
+        The fitted classifier's prediction of each row (as ``predict`` gives it).
     sampling_strategy_ : dict
         Rows kept per class, as imbalanced-learn samplers report it.
     n_features_in_ : int

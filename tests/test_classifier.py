@@ -269,14 +269,16 @@ def test_digits_detection_and_accuracy(fitted_digits, noisy_digits):
     assert clf.sample_difficulty_[~noise_mask].mean() < clf.sample_difficulty_[noise_mask].mean()
 
 
-def test_fitted_diagnostics_and_history(fitted_digits):
+def test_fitted_diagnostics_and_history(fitted_digits, noisy_digits):
     clf = fitted_digits
     assert clf.warmup_epochs_ + clf.robust_epochs_ == clf.max_epochs
     assert clf.prediction_changes_.shape == (clf.warmup_epochs_ - 1,)
     assert 1 <= clf.base_epoch_ <= clf.warmup_epochs_
     assert clf.base_epoch_ == select_base_epoch(clf.prediction_changes_)
     assert clf.class_mixtures_ is None and isinstance(clf.mixture_, BetaMixture)
-    # Looked up in a float32 table; a row the robust stage predicts as its label is clean.
+    # The fitted network's predictions, in evaluation mode on the rows themselves.
+    np.testing.assert_array_equal(clf.predicted_labels_, clf.predict(noisy_digits[0]))
+    # Looked up in a float32 table; a row the final network predicts as its label is clean.
     agrees = clf.predicted_labels_ == clf.given_labels_
     np.testing.assert_allclose(
         clf.sample_cleanliness_[~agrees],
@@ -741,7 +743,8 @@ def test_without_views_each_robust_batch_goes_through_the_network_once(blobs):
 
     clf = StopAtFirstEpoch(Counting(4, 3), views=None, max_epochs=4, batch_size=20)
     clf.fit(X, y)
-    assert clf.robust_epochs_ == 2 and sum(calls) == 4 * len(X)  # one pass per row and epoch
+    # One pass per row and epoch, and one to predict every row at the end.
+    assert clf.robust_epochs_ == 2 and sum(calls) == 5 * len(X)
 
 
 def test_verdict_warnings_point_at_the_callers_fit(blobs):
