@@ -407,8 +407,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         # decoded on access, and the tracker's counters released as soon as they are read.
         code_type = np.min_scalar_type(len(self.classes_))
         self._given_codes = codes.astype(code_type)
-        self._predicted_codes = self._predict_training_rows(context).astype(code_type)
         tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
+        self._predicted_codes = self._predict_training_rows(context, code_type)
         self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
         tracker.margin = None
         self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
@@ -427,25 +427,27 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.warmup_epochs_ = min(context.epoch, context.warmup_epochs)
         self.robust_epochs_ = context.epoch - self.warmup_epochs_
 
-    def _predict_training_rows(self, context):
+    def _predict_training_rows(self, context, code_type):
         """The fitted network's prediction of each training row, as class codes.
 
         One pass in evaluation mode over the training set, on the rows
         themselves (no views), as ``predict`` would answer: a flagged row is
         not fitted to its label, so this prediction is the rest of the
-        data's opinion of it. Only the codes are kept, never rows times
-        classes.
+        data's opinion of it. Only the codes are kept, in ``code_type``.
         """
         if not context.epoch:
-            return context.codes.cpu().numpy()
+            return self._given_codes.copy()
         self._set_training(False)
-        predicted = []
+        predicted = np.empty(len(self._given_codes), dtype=code_type)
+        start = 0
         with torch.no_grad():
             for batch in self.get_iterator(context.dataset, training=False):
                 logits = self.infer(unpack_data(batch)[0], **context.forward_params)
                 logits = logits[0] if isinstance(logits, tuple) else logits
-                predicted.append(self._gather(logits.argmax(dim=1)).cpu())
-        return torch.cat(predicted).numpy()
+                codes = self._gather(logits.argmax(dim=1)).cpu().numpy()
+                predicted[start : start + len(codes)] = codes
+                start += len(codes)
+        return predicted
 
     def _gather(self, tensor):
         """A batch's per-row results from every process (one process: the tensor itself)."""
