@@ -554,14 +554,18 @@ def main():
         "--report", action="store_true", help="only rewrite the tables from the stored results"
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads per fit (time ratios need one)"
+    )
     args = parser.parse_args()
     DEVICE = args.device
+    torch.set_num_threads(args.threads)
     RESULTS.mkdir(exist_ok=True)
     stem = ("ablations" if args.ablations else "benchmark") + ("_quick" if args.quick else "")
     if DEVICE != "cpu":
         stem += "_" + DEVICE.split(":")[0]
     command = "python benchmarks/run.py" + " --ablations" * args.ablations + " --quick" * args.quick
-    lines = [f"Made by `{command}` on device {DEVICE}.", ""]
+    lines = [f"Made by `{command}` on device {DEVICE}, {args.threads} torch thread(s).", ""]
     path = RESULTS / f"{stem}.json"
     curves = {}
     if args.report:
