@@ -90,13 +90,13 @@ class WrongEventTracker:
         self.epoch_margin.zero_()
         # In place throughout: no temporary as large as the counts.
         seen = passes > 0
-        counted = seen.sum()
+        counted = seen.count_nonzero()  # sum() would cast to int64: 8 bytes a row
         self.wrong += passes
         passes.div_(4, rounding_mode="floor")
         self.wrong.sub_(passes, alpha=4)  # adds passes % 4, the wrong events
         passes.sub_(1)  # now the predictions, -1 where unseen
         seen &= passes != self.last_prediction  # now the rows whose prediction changed
-        changes = seen.sum()
+        changes = seen.count_nonzero()
         torch.where(passes < 0, self.last_prediction, passes, out=self.last_prediction)
         passes.zero_()
         changes, counted = torch.stack([changes, counted]).tolist()
