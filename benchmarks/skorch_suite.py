@@ -6,10 +6,9 @@ each of our classifiers fail, when swapped in for it?
 Method: skorch's installed test files are copied to a temporary folder and
 run with pytest and a plugin that replaces ``skorch.NeuralNetClassifier`` by
 a subclass of ours whose defaults are skorch's (``NLLLoss``, ``SGD`` at
-0.01, 10 epochs, a 20% validation split for ``NetClassifier``, ``verbose=1``,
-the CPU), since the tests rely on them. ``WrongEventClassifier`` keeps
-``train_split=None``: it trains on every row. docs/skorch.md says why the
-remaining failures differ on purpose.
+0.01, 10 epochs, a 20% validation split, ``verbose=1``, the CPU), since the
+tests rely on them. docs/skorch.md says why the remaining failures differ on
+purpose.
 
 Command (about a minute on 2 CPU cores; needs ``pip install flaky``, which
 skorch's tests import)::
@@ -49,12 +48,12 @@ from skorch.dataset import ValidSplit
 import skwrongevent
 
 base = getattr(skwrongevent, os.environ["SKWRONGEVENT_CLASS"])
-split = ValidSplit(5) if base is skwrongevent.NetClassifier else None
 
 
 class NeuralNetClassifier(base):
     def __init__(self, module=None, *, criterion=torch.nn.NLLLoss, optimizer=torch.optim.SGD,
-                 lr=0.01, max_epochs=10, train_split=split, device="cpu", verbose=1, **kwargs):
+                 lr=0.01, max_epochs=10, train_split=ValidSplit(5), device="cpu", verbose=1,
+                 **kwargs):
         super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
                          max_epochs=max_epochs, train_split=train_split, device=device,
                          verbose=verbose, **kwargs)

@@ -41,9 +41,18 @@ class _IdoContext(FitContext):
         self.base_state = None
         self.views = None
         self.verdict = None
-        self.dataset = None  # the training dataset and the module's forward parameters,
+        self.dataset = None  # the dataset of every row and the module's forward parameters,
         self.forward_params = {}  # for the final prediction of every row
         self.initial_lrs = None
+
+    def judged(self, values):
+        """The entries of ``values`` (a per-row tensor) for the rows trained on, as an array.
+
+        Rows that ``train_split`` holds out for validation are not trained
+        on, so they have no wrong events to judge them by.
+        """
+        values = values.cpu().numpy()
+        return values if self.row_map is None else values[self.row_map.numpy()]
 
 
 class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
@@ -108,15 +117,17 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         or dict of tensors for dict input) to a batch on the same device.
     **kwargs
         Every parameter of :class:`NetClassifier` (``criterion``,
-        ``train_split``, which must keep every training row,
-        ``optimizer``, ``lr``, ``max_epochs``, ``batch_size``, ``device``,
+        ``train_split``, ``optimizer``, ``lr``, ``max_epochs``, ``batch_size``, ``device``,
         ``classes``, ``class_weight``, ``mixed_precision``,
         ``random_state``, ``verbose``) and of skorch's
         ``NeuralNetClassifier`` (``callbacks``, ``dataset``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ...).
         ``lr`` is constant during the warm-up, then cosine-annealed to a
         tenth over the robust stage, unless a ``LRScheduler`` callback sets
-        it; the robust stage resets the optimizer's state.
+        it; the robust stage resets the optimizer's state. Rows that
+        ``train_split`` holds out for validation (skorch's ``ValidSplit``)
+        are not trained on, so not judged: their per-row statistics below
+        are NaN (0 wrong events), and ``noise_mask_`` is False for them.
 
     Attributes
     ----------
@@ -143,7 +154,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         The fitted network's prediction of each training row (as
         ``predict`` gives it).
     mixture_ : BetaMixture
-        The final mixture on all rows' counts.
+        The final mixture on all judged rows' counts.
     class_mixtures_ : list of BetaMixture or None
         With ``mixture="per_class"``, the mixture each class used.
     capped_classes_ : ndarray
@@ -223,14 +234,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
-        if self._fit_context.row_map is not None:
-            raise ValueError(
-                f"train_split kept {len(dataset_train)} of {len(self._fit_context.codes)} rows "
-                "for training, but every row must be trained on to be judged. Use "
-                "train_split=None, or skorch.helper.predefined_split(valid_dataset) for a "
-                "separate validation set."
-            )
-        self._fit_context.dataset = dataset_train
+        held_out = self._fit_context.row_map is not None  # then dataset_train is a Subset
+        self._fit_context.dataset = dataset_train.dataset if held_out else dataset_train
         return dataset_train, dataset_valid
 
     def _check_params(self):
@@ -335,9 +340,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         context = self._fit_context
         tracker = context.tracker
         context.verdict.fit(
-            tracker.wrong.cpu().numpy(),
-            context.codes.cpu().numpy(),
-            tracker.last_prediction.cpu().numpy(),
+            context.judged(tracker.wrong),
+            context.judged(context.codes),
+            context.judged(tracker.last_prediction),
         )
         device = context.codes.device
         context.tracker.use_verdict(
@@ -382,7 +387,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _default_views(self, context):
         shape = self.input_shape_
         if shape is not None and len(shape) == 1:
-            counts, codes = context.tracker.wrong.cpu().numpy(), context.codes.cpu().numpy()
+            counts, codes = context.judged(context.tracker.wrong), context.judged(context.codes)
             flagged = np.mean(context.verdict.cleanliness(counts, codes) < 0.5)
             return TabularViews() if flagged >= MIN_FLAGGED_FOR_TABULAR_VIEWS else None
         if shape is not None and len(shape) == 3 and min(shape[1:]) >= MIN_VIEW_SIDE:
@@ -417,6 +422,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         predicted = self._predicted_codes if context.stage == 2 else None
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
+        if context.row_map is not None:  # rows held out for validation are not judged
+            held_out = np.ones(len(codes), dtype=bool)
+            held_out[context.row_map.numpy()] = False
+            for values in (self.sample_cleanliness_, self.sample_difficulty_, self.sample_margin_):
+                values[held_out] = np.nan
         self.noise_mask_ = self.sample_cleanliness_ < 0.5
         self.mixture_ = verdict.mixture_
         self.class_mixtures_ = verdict.class_mixtures_
@@ -464,10 +474,21 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 UserWarning,
                 stacklevel=6,
             )
+        if context.row_map is not None:
+            warnings.warn(
+                f"train_split held out {len(self._given_codes) - len(context.row_map)} of "
+                f"{len(self._given_codes)} rows for validation. They are not trained on, so "
+                "they are not judged: their sample_cleanliness_, sample_difficulty_ and "
+                "sample_margin_ are NaN and noise_mask_ is False. Use train_split=None to "
+                "judge every row, or skorch.helper.predefined_split(valid_dataset) to "
+                "validate on other rows.",
+                UserWarning,
+                stacklevel=6,
+            )
         if context.verdict.degenerate_:
             warnings.warn(
-                f"Every training row has {self.wrong_events_[0]} wrong events: no evidence of "
-                "label noise, every row is treated as clean.",
+                f"Every training row has {context.judged(context.tracker.wrong)[0]} wrong "
+                "events: no evidence of label noise, every row is treated as clean.",
                 UserWarning,
                 stacklevel=6,
             )

@@ -102,9 +102,12 @@ class WrongEventDisplay:
                     f"true_noise_mask has shape {true_noise_mask.shape}, but the estimator "
                     f"was fitted on {estimator.wrong_events_.size} rows."
                 )
+        judged = ~np.isnan(estimator.sample_cleanliness_)  # not rows held out for validation
+        if true_noise_mask is not None:
+            true_noise_mask = true_noise_mask[judged]
         return cls(
-            estimator.wrong_events_,
-            estimator.noise_mask_,
+            estimator.wrong_events_[judged],
+            estimator.noise_mask_[judged],
             classifier.mixture_,
             classifier.prediction_changes_,
             classifier.base_epoch_,

@@ -119,9 +119,11 @@ class LabelIssuesMixin:
         import pandas as pd
 
         check_is_fitted(self, "wrong_events_")
-        classes = np.unique(np.r_[self.given_labels_, self.suggested_labels_])
-        given = np.searchsorted(classes, self.given_labels_)
-        suggested = np.searchsorted(classes, self.suggested_labels_)
+        judged = ~np.isnan(self.sample_cleanliness_)  # not rows held out for validation
+        given_labels, suggested_labels = self.given_labels_[judged], self.suggested_labels_[judged]
+        classes = np.unique(np.r_[given_labels, suggested_labels])
+        given = np.searchsorted(classes, given_labels)
+        suggested = np.searchsorted(classes, suggested_labels)
         counts = np.zeros((classes.size, classes.size), dtype=np.int64)
         np.add.at(counts, (given, suggested), 1)
         matrix = pd.DataFrame(counts, index=classes, columns=classes)

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import Dataset, ValidSplit
 from skorch.helper import predefined_split
 
@@ -538,13 +538,39 @@ def test_bad_training_input(blobs, change, message):
         ({"mixture": "local"}, "mixture"),
         ({"views": "images"}, "views"),
         ({"views": (len,)}, "views"),
-        ({"train_split": ValidSplit(5)}, "every row must be trained on"),
         ({"module__hiden_units": (8,)}, "hiden_units"),
     ],
 )
 def test_bad_parameters(blobs, params, message):
     with pytest.raises((ValueError, TypeError), match=message):
         WrongEventClassifier(**{**FAST, **params}).fit(*blobs)
+
+
+def test_rows_held_out_for_validation_are_not_judged(noisy_digits):
+    X, y_noisy, noise_mask = noisy_digits[:3]
+    clf = WrongEventClassifier(
+        train_split=ValidSplit(0.2, random_state=1),
+        callbacks=[EarlyStopping(monitor="valid_acc", lower_is_better=False, patience=100)],
+        max_epochs=12,
+        lr=1e-2,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match="held out 252 of 1257 rows for validation"):
+        clf.fit(X, y_noisy)
+    assert clf.history[-1, "valid_acc"] > 0.45  # against labels 40% wrong
+    held_out = np.isnan(clf.sample_cleanliness_)
+    assert held_out.sum() == 252
+    for values in (clf.sample_difficulty_, clf.sample_margin_):
+        np.testing.assert_array_equal(np.isnan(values), held_out)
+    assert not clf.noise_mask_[held_out].any() and not clf.wrong_events_[held_out].any()
+    # The trained rows are judged as without a split; the verdict never saw the others.
+    judged = ~held_out
+    assert roc_auc_score(noise_mask[judged], -clf.sample_cleanliness_[judged]) > 0.9
+    assert abs(clf.noise_mask_[judged].mean() - noise_mask[judged].mean()) < 0.1
+    np.testing.assert_array_equal(clf.predicted_labels_, clf.predict(X))
+    np.testing.assert_allclose(clf.get_noise_matrix().sum(axis=1), 1)
+    issues = clf.get_label_issues()
+    assert issues["label_quality"].isna().sum() == 252
 
 
 def test_module_with_wrong_output_width(blobs, make_module):
