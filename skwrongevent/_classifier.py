@@ -357,8 +357,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         context.stage = 2
         self.views_ = self._make_views(context)
         context.views = _view_functions(self.views_)
-        for state in self.optimizer_.state.values():  # a fresh optimizer, still the same object
-            state.clear()
+        self.optimizer_.state.clear()  # a fresh optimizer, still the same object
         user_schedules = any(isinstance(cb, LRScheduler) for _, cb in self.callbacks_)
         if not user_schedules:
             context.initial_lrs = [group["lr"] for group in self.optimizer_.param_groups]
