@@ -152,6 +152,23 @@ class AcceleratedWrongEventClassifier(AccelerateMixin, WrongEventClassifier):
         if self.accelerator.num_processes > 1:
             torch.distributed.all_reduce(tensor)
 
+    def get_split_datasets(self, X, y=None, **fit_params):
+        datasets = super().get_split_datasets(X, y, **fit_params)
+        row_map = self._fit_context.row_map
+        if row_map is not None and self.accelerator.num_processes > 1:
+            # The rows' count, sum and sum of squares: the same in every process when the
+            # processes hold out the same rows.
+            rows = row_map.long()
+            digest = torch.stack([torch.tensor(len(rows)), rows.sum(), (rows * rows).sum()])
+            digests = self.accelerator.gather(digest[None].to(self.accelerator.device))
+            if not (digests == digests[0]).all():
+                raise ValueError(
+                    "train_split held out different rows in different processes, so they "
+                    "would train and judge different rows. Make the split the same in every "
+                    "process, for example with ValidSplit(0.2, random_state=0)."
+                )
+        return datasets
+
     def _make_fit_context(self, *args, **kwargs):
         context = super()._make_fit_context(*args, **kwargs)
         # One seed for every process: the permutations, views and row samples must agree.

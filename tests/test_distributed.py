@@ -35,21 +35,29 @@ def test_too_few_rows_for_the_processes_raise():
         ShardBatchSampler(2, 1, 0, 3, shuffle=False, seed=0)
 
 
-def _run(command, out):
+def _run(command, out, *extra, check=True):
     out.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
-        [sys.executable, *command, str(out)], env=env, timeout=300, capture_output=True, text=True
+        [sys.executable, *command, str(out), *extra],
+        env=env,
+        timeout=300,
+        capture_output=True,
+        text=True,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+LAUNCH = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 
 
 @pytest.fixture(scope="module")
 def fits(tmp_path_factory):
     pytest.importorskip("accelerate")
     root = tmp_path_factory.mktemp("distributed")
-    launch = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    _run([*launch, str(SCRIPT), "16"], root / "two")
+    _run([*LAUNCH, str(SCRIPT), "16"], root / "two")
     _run([str(SCRIPT), "32"], root / "one")  # the same rows per optimizer step
     load = np.load
     return [load(root / "two" / f"process{rank}.npz") for rank in (0, 1)], load(
@@ -101,3 +109,18 @@ def test_a_user_sampler_is_refused_with_the_reason():
     )
     with pytest.raises(ValueError, match="iterator_train__sampler cannot be used"):
         clf.fit(X, y)
+
+
+def test_a_validation_split_must_hold_out_the_same_rows_in_every_process(tmp_path):
+    pytest.importorskip("accelerate")
+    done = _run([*LAUNCH, str(SCRIPT), "16"], tmp_path / "unseeded", "unseeded", check=False)
+    assert done.returncode != 0
+    assert "held out different rows in different processes" in done.stderr
+    _run([*LAUNCH, str(SCRIPT), "16"], tmp_path / "seeded", "seeded")
+    first, second = (np.load(tmp_path / "seeded" / f"process{rank}.npz") for rank in (0, 1))
+    for name in first.files:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+    held_out = np.isnan(first["cleanliness"])
+    assert abs(held_out.mean() - 0.2) < 0.01
+    assert not first["noise_mask"][held_out].any()
+    assert first["rows_counted"].tolist() == [(~held_out).sum()] * len(first["stage"])
