@@ -543,7 +543,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             step = super().train_step_single(batch, **fit_params)
             # An optimizer that evaluates a step several times (LBFGS) overwrites its own
             # record: each row is counted once per epoch.
-            logits = step["y_pred"].detach()
+            logits = self._logits(step["y_pred"].detach())
             context.tracker.record_warmup(
                 logits.argmax(dim=1), context.rows, label_margin(logits, context.batch_codes())
             )
@@ -557,17 +557,19 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         Xi = to_device(unpack_data(batch)[0], device)
         weak, strong = context.views
         if weak is strong is _identity:  # no views: the second pass would repeat the first
-            logits_weak = logits_strong = self.infer(Xi, **fit_params)
+            output_weak = output_strong = self.infer(Xi, **fit_params)
         else:
             X_weak, X_strong = weak(Xi), strong(Xi)
             # Both views see the same dropout masks (and any other randomness in the module),
             # so the consistency term compares views and cannot be lowered by shrinking the
             # logits.
             replay = _replayable_randomness(device)
-            logits_weak = self.infer(X_weak, **fit_params)
+            output_weak = self.infer(X_weak, **fit_params)
             replay()
-            logits_strong = self.infer(X_strong, **fit_params)
-        self._check_output(logits_weak)
+            output_strong = self.infer(X_strong, **fit_params)
+        self._check_output(output_weak)
+        logits_weak = self._logits(output_weak)
+        logits_strong = logits_weak if output_strong is output_weak else self._logits(output_strong)
         codes = context.batch_codes()
         context.tracker.record_robust(
             logits_weak.detach().argmax(dim=1),
@@ -583,7 +585,18 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             sample_weight=context.batch_weights(),
         )
         self._backward(loss)
-        return {"loss": loss, "y_pred": logits_weak}
+        return {"loss": loss, "y_pred": output_weak}
+
+    def _logits(self, output):
+        """The module's output as logits for the robust loss and the label margins.
+
+        With ``NLLLoss`` the module returns probabilities, as in skorch's
+        examples, and their logarithms are logits (skorch's ``get_loss``
+        takes the same logarithm); otherwise it returns logits.
+        """
+        if isinstance(self.criterion_, torch.nn.NLLLoss):
+            return torch.log(output + torch.finfo(output.dtype).eps)
+        return output
 
     def get_robust_loss(
         self,

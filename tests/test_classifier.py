@@ -573,6 +573,20 @@ def test_rows_held_out_for_validation_are_not_judged(noisy_digits):
     assert issues["label_quality"].isna().sum() == 252
 
 
+def test_a_probability_module_with_nll_loss_is_read_as_skorch_reads_it(blobs, make_module):
+    # skorch's convention: with NLLLoss the module returns probabilities, whose logarithms are
+    # the logits. Read as logits themselves, every margin would stay below 0.36 (3 classes).
+    X, y = blobs
+    module = torch.nn.Sequential(make_module(4, 3), torch.nn.Softmax(dim=1))
+    clf = WrongEventClassifier(
+        module, criterion=torch.nn.NLLLoss, max_epochs=30, lr=1e-2, random_state=0
+    ).fit(X, y)
+    assert clf.robust_epochs_ > 0
+    assert clf.sample_margin_.max() > 0.5
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1, rtol=1e-5)
+    assert clf.score(X, y) == 1
+
+
 def test_module_with_wrong_output_width(blobs, make_module):
     with pytest.raises(ValueError, match=r"shape \(16, 5\), but there are 3 classes"):
         WrongEventClassifier(make_module(4, 5), **FAST).fit(*blobs)
