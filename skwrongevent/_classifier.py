@@ -592,9 +592,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
         With ``NLLLoss`` the module returns probabilities, as in skorch's
         examples, and their logarithms are logits (skorch's ``get_loss``
-        takes the same logarithm); otherwise it returns logits.
+        takes the same logarithm); otherwise it returns logits. A criterion
+        registered under another name than ``criterion_`` comes with its own
+        ``get_loss``, and the output is read as logits.
         """
-        if isinstance(self.criterion_, torch.nn.NLLLoss):
+        if isinstance(getattr(self, "criterion_", None), torch.nn.NLLLoss):
             return torch.log(output + torch.finfo(output.dtype).eps)
         return output
 

@@ -333,3 +333,19 @@ def test_modules_under_other_names_train_through_both_stages(data):
     net = make(Renamed, max_epochs=10).fit(*data)
     assert "module_" not in vars(net) and net.robust_epochs_ > 0
     assert net.score(*data) > 0.7
+
+
+def test_a_criterion_under_another_name_trains_through_both_stages(data):
+    """skorch's recipe for a net whose criterion is not ``criterion_``."""
+
+    class Renamed(WrongEventClassifier):
+        def initialize_criterion(self):
+            self.my_loss_ = torch.nn.CrossEntropyLoss()
+            return self
+
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            return self.my_loss_(y_pred, y_true)
+
+    net = make(Renamed, module=Logits, max_epochs=10).fit(*data)
+    assert "criterion_" not in vars(net) and net.robust_epochs_ > 0
+    assert net.score(*data) > 0.7
