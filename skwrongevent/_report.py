@@ -61,7 +61,8 @@ class LabelIssuesMixin:
         -------
         issues : pandas.DataFrame of shape (n_rows, 8)
             ``is_label_issue`` (bool), ``label_quality`` (float, the clean
-            probability), ``margin`` (float, the average label margin, which
+            probability; NaN for rows held out for validation, which are
+            not judged), ``margin`` (float, the average label margin, which
             ranks rows finer than ``label_quality``), ``given_label``, ``suggested_label`` (the
             predicted label where ``is_label_issue``, else the given one),
             ``predicted_label`` (the network's prediction in its last
@@ -92,8 +93,9 @@ class LabelIssuesMixin:
 
         Rows are given labels, columns suggested labels (see
         :meth:`get_label_issues`): off the diagonal, how many rows of each
-        given label the verdict judges to belong to another class. The
-        estimated noise rate is ``noise_mask_.mean()``.
+        given label the verdict judges to belong to another class. Rows held
+        out for validation are left out. The estimated noise rate is
+        ``noise_mask_.mean()`` over the judged rows.
 
         Parameters
         ----------
