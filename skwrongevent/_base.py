@@ -668,10 +668,20 @@ class NetClassifier(NeuralNetClassifier):
             record[prefix + "_loss"] = loss
         self.history.record(prefix + "_batch_count", len(records))
         if training and not np.all(np.isfinite(values)):
+            if isinstance(getattr(self, "criterion_", None), torch.nn.NLLLoss):
+                hint = (
+                    "With NLLLoss the module must return probabilities (their logarithm is "
+                    "taken, as in skorch); a module that returns logits or log-probabilities "
+                    "needs criterion=torch.nn.CrossEntropyLoss, the default."
+                )
+            else:
+                hint = (
+                    "Lower lr, check the inputs for extreme values, or check that the module "
+                    "returns finite logits."
+                )
             raise FloatingPointError(
                 f"The training loss became {values[np.argmin(np.isfinite(values))]} in epoch "
-                f"{len(self.history)}: training diverged. Lower lr, check the inputs for "
-                "extreme values, or check that the module returns finite logits."
+                f"{len(self.history)}: training diverged. {hint}"
             )
 
     # ------------------------------------------------------------------

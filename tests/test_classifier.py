@@ -627,6 +627,13 @@ def test_a_non_finite_loss_raises_and_leaves_the_fitted_estimator_as_it_was(blob
     assert clf.sample_cleanliness_ is cleanliness and clf.classes_ is classes
 
 
+def test_log_probabilities_with_nll_loss_get_an_error_that_names_the_criterion(blobs, make_module):
+    X, y = blobs
+    module = torch.nn.Sequential(make_module(4, 3), torch.nn.LogSoftmax(dim=1))
+    with pytest.raises(FloatingPointError, match="needs criterion=torch.nn.CrossEntropyLoss"):
+        WrongEventClassifier(module, criterion=torch.nn.NLLLoss, **FAST).fit(X, y)
+
+
 def test_a_failed_first_fit_leaves_an_unfitted_estimator(blobs):
     X, y = blobs
     clf = WrongEventClassifier(NaNModule, **FAST)
