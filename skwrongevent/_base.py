@@ -34,6 +34,11 @@ from ._data import (
 from ._modules import MLP
 
 
+def first_output(output):
+    """A module's main output: the first of several, as skorch's ``predict`` reads it."""
+    return output[0] if isinstance(output, tuple) else output
+
+
 class FitContext:
     """Scratch state of one ``fit``: the rows of the batch in hand, their labels and weights.
 
@@ -593,6 +598,7 @@ class NetClassifier(NeuralNetClassifier):
         loss.backward()
 
     def _check_output(self, y_pred):
+        y_pred = first_output(y_pred)
         n_classes = len(self.classes_)
         if y_pred.ndim != 2 or y_pred.shape[1] != n_classes:
             raise ValueError(
@@ -612,7 +618,12 @@ class NetClassifier(NeuralNetClassifier):
         return torch.as_tensor(self._codes_of(np.asarray(on_host(y)))).long()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """skorch's loss; in training, the weighted mean when rows have weights."""
+        """skorch's loss; in training, the weighted mean when rows have weights.
+
+        A module that returns several outputs is scored on the first, the
+        one ``predict`` reads; override to use the others.
+        """
+        y_pred = first_output(y_pred)
         context = getattr(self, "_fit_context", None)
         weights = context.batch_weights() if training and context is not None else None
         if weights is None:

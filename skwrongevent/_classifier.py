@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from skorch.callbacks import LRScheduler
 from skorch.dataset import unpack_data
 
-from ._base import FitContext, NetClassifier
+from ._base import FitContext, NetClassifier, first_output
 from ._data import to_device
 from ._ido import WrongEventTracker, label_margin, robust_loss, select_base_epoch
 from ._mixture import WrongEventVerdict
@@ -451,8 +451,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         start = 0
         with torch.no_grad():
             for batch in self.get_iterator(context.dataset, training=False):
-                logits = self.infer(unpack_data(batch)[0], **context.forward_params)
-                logits = logits[0] if isinstance(logits, tuple) else logits
+                logits = first_output(self.infer(unpack_data(batch)[0], **context.forward_params))
                 codes = self._gather(logits.argmax(dim=1)).cpu().numpy()
                 predicted[start : start + len(codes)] = codes
                 start += len(codes)
@@ -543,7 +542,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             step = super().train_step_single(batch, **fit_params)
             # An optimizer that evaluates a step several times (LBFGS) overwrites its own
             # record: each row is counted once per epoch.
-            logits = self._logits(step["y_pred"].detach())
+            logits = self._logits(first_output(step["y_pred"]).detach())
             context.tracker.record_warmup(
                 logits.argmax(dim=1), context.rows, label_margin(logits, context.batch_codes())
             )
@@ -557,19 +556,22 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         Xi = to_device(unpack_data(batch)[0], device)
         weak, strong = context.views
         if weak is strong is _identity:  # no views: the second pass would repeat the first
-            output_weak = output_strong = self.infer(Xi, **fit_params)
+            y_pred = output_strong = self.infer(Xi, **fit_params)
         else:
             X_weak, X_strong = weak(Xi), strong(Xi)
             # Both views see the same dropout masks (and any other randomness in the module),
             # so the consistency term compares views and cannot be lowered by shrinking the
             # logits.
             replay = _replayable_randomness(device)
-            output_weak = self.infer(X_weak, **fit_params)
+            y_pred = self.infer(X_weak, **fit_params)
             replay()
             output_strong = self.infer(X_strong, **fit_params)
-        self._check_output(output_weak)
-        logits_weak = self._logits(output_weak)
-        logits_strong = logits_weak if output_strong is output_weak else self._logits(output_strong)
+        self._check_output(y_pred)
+        # A module with several outputs is trained on the first, the one predict reads.
+        logits_weak = self._logits(first_output(y_pred))
+        logits_strong = (
+            logits_weak if output_strong is y_pred else self._logits(first_output(output_strong))
+        )
         codes = context.batch_codes()
         context.tracker.record_robust(
             logits_weak.detach().argmax(dim=1),
@@ -585,7 +587,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             sample_weight=context.batch_weights(),
         )
         self._backward(loss)
-        return {"loss": loss, "y_pred": output_weak}
+        return {"loss": loss, "y_pred": y_pred}
 
     def _logits(self, output):
         """The module's output as logits for the robust loss and the label margins.

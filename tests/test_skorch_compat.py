@@ -349,3 +349,35 @@ def test_a_criterion_under_another_name_trains_through_both_stages(data):
     net = make(Renamed, module=Logits, max_epochs=10).fit(*data)
     assert "criterion_" not in vars(net) and net.robust_epochs_ > 0
     assert net.score(*data) > 0.7
+
+
+class TwoOutputs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 2)
+
+    def forward(self, X):
+        return self.linear(X), X.sum(dim=1)
+
+
+def test_a_module_with_several_outputs_trains_and_predicts_on_the_first(net_class, data):
+    X, y = data
+    net = make(net_class, module=TwoOutputs, max_epochs=10).fit(X, y)
+    assert net.predict_proba(X).shape == (len(X), 2) and net.score(X, y) > 0.7
+    if net_class is WrongEventClassifier:
+        assert net.robust_epochs_ > 0
+        np.testing.assert_array_equal(net.predicted_labels_, net.predict(X))
+
+
+def test_get_loss_overridden_for_several_outputs_receives_them_all(net_class, data):
+    """skorch's recipe: get_loss unpacks the outputs and scores the first."""
+    auxiliary = []
+
+    class Unpacking(net_class):
+        def get_loss(self, y_pred, y_true, *args, **kwargs):
+            logits, extra = y_pred
+            auxiliary.append(extra.shape)
+            return super().get_loss(logits, y_true, *args, **kwargs)
+
+    make(Unpacking, module=TwoOutputs).fit(*data)
+    assert auxiliary and all(len(shape) == 1 for shape in auxiliary)
