@@ -584,10 +584,27 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             logits_strong,
             codes,
             *context.tracker.weights(context.rows),
-            sample_weight=context.batch_weights(),
+            sample_weight=self._robust_row_weights(codes),
         )
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
+
+    def _robust_row_weights(self, codes):
+        """Each row's weight in the robust loss, or None for equal weights.
+
+        The rows' sample and class weights, times the criterion's own class
+        weights (``criterion__weight`` of a cross-entropy or NLL loss),
+        which the robust loss replaces: rescaled to mean 1 in the batch, as
+        the weighted criterion averages.
+        """
+        weights = self._fit_context.batch_weights()
+        criterion = getattr(self, "criterion_", None)
+        if isinstance(criterion, (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss)):
+            if criterion.weight is not None:
+                by_class = criterion.weight.to(codes.device)[codes]
+                by_class = by_class / by_class.mean()
+                weights = by_class if weights is None else weights * by_class
+        return weights
 
     def _logits(self, output):
         """The module's output as logits for the robust loss and the label margins.

@@ -798,3 +798,21 @@ def test_verdict_warnings_point_at_the_callers_fit(blobs):
     with pytest.warns(UserWarning, match="warm-up had 2 epoch") as caught:
         StopAtFirstEpoch(max_epochs=4, random_state=0).fit(*blobs)
     assert caught[0].filename == __file__
+
+
+def test_the_criterions_class_weights_carry_into_the_robust_loss(blobs):
+    X, y = blobs
+    seen = []
+
+    class Spy(WrongEventClassifier):
+        def get_robust_loss(self, *args, sample_weight=None):
+            seen.append((args[2].clone(), sample_weight))
+            return super().get_robust_loss(*args, sample_weight=sample_weight)
+
+    Spy(criterion__weight=torch.tensor([1.0, 1.0, 3.0]), **FAST).fit(X, y)
+    assert seen
+    for codes, weight in seen:
+        np.testing.assert_allclose(float(weight.mean()), 1, rtol=1e-5)
+        if (codes == 2).any() and (codes == 0).any():
+            ratio = weight[codes == 2].mean() / weight[codes == 0].mean()
+            np.testing.assert_allclose(float(ratio), 3, rtol=1e-5)
