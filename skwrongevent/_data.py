@@ -62,6 +62,7 @@ def check_training_data(estimator, X, y, reset=True):
         if reset:
             _forget_feature_info(estimator)
     else:
+        _refuse_list_of_inputs(X, y)
         X, y = validate_data(
             estimator,
             on_host(X),
@@ -77,6 +78,18 @@ def check_training_data(estimator, X, y, reset=True):
         raise ValueError(f"X has {n_rows(X)} rows but y has {len(y)} labels.")
     check_classification_targets(y)
     return X, y
+
+
+def _refuse_list_of_inputs(X, y):
+    """A list of arrays with a row per label is several inputs (skorch), not rows (scikit-learn)."""
+    if not isinstance(X, (list, tuple)) or len(X) == len(y):
+        return
+    if X and all(getattr(part, "ndim", 0) >= 1 and len(part) == len(y) for part in X):
+        raise ValueError(
+            f"X is a list of {len(X)} arrays of {len(y)} rows each, which scikit-learn reads "
+            "as rows. Pass several inputs as a dict of arrays; each reaches the module's "
+            "forward as the keyword argument of its name."
+        )
 
 
 def check_prediction_data(estimator, X):

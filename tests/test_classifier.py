@@ -521,6 +521,7 @@ def test_partial_fit_judges_the_rows_it_is_given(blobs):
         (lambda X, y: (X, y + 0.5), "continuous"),
         (lambda X, y: (X, None), "requires y to be passed"),
         (lambda X, y: (X[:, :, None], y), "module=None builds an MLP for rows of features"),
+        (lambda X, y: ([X[:, :2], X[:, 2:]], y), "Pass several inputs as a dict of arrays"),
     ],
 )
 def test_bad_training_input(blobs, change, message):
