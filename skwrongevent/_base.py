@@ -26,6 +26,7 @@ from ._data import (
     check_prediction_data,
     check_training_data,
     collate,
+    model_input,
     n_rows,
     on_host,
     row_shape,
@@ -502,6 +503,7 @@ class NetClassifier(NeuralNetClassifier):
                 )
                 if not self.initialized_ or not (partial or self.warm_start):
                     self.initialize()
+                X = self._fit_context.X = model_input(self, X)
                 self.notify("on_train_begin", X=X, y=labels)
                 try:
                     if self.max_epochs:

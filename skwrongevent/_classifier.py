@@ -110,7 +110,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         views guard against memorising wrong labels, and where there are
         few, they only add risk (on clean imbalanced tables or sharp class
         boundaries they cost up to 5 points). Other input (dicts,
-        sequences) uses the rows themselves. ``None`` uses the batch
+        sequences, integer token ids) uses the rows themselves. ``None`` uses the batch
         itself for both. An estimator with ``weak`` and
         ``strong`` methods is cloned and fitted on a sample of the training
         rows; a pair of callables is used as is. Each maps a batch (tensor,
@@ -385,6 +385,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     def _default_views(self, context):
         shape = self.input_shape_
+        if np.issubdtype(getattr(context.X, "dtype", np.float32), np.integer):
+            return None  # token ids: no view of an index keeps its meaning
         if shape is not None and len(shape) == 1:
             counts, codes = context.judged(context.tracker.wrong), context.judged(context.codes)
             flagged = np.mean(context.verdict.cleanliness(counts, codes) < 0.5)

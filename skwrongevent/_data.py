@@ -20,6 +20,9 @@ from skorch.helper import SliceDataset
 # Rows read to fit what needs statistics of the inputs (views, input scaling):
 # a bounded sample, so nothing copies a large training set.
 SAMPLE_ROWS = 2048
+# Signed integers are kept through validation, since they may be token ids (see
+# model_input); anything else that is not float32 becomes float32.
+_KEPT_DTYPES = [np.float32, np.int64, np.int32, np.int16, np.int8]
 
 
 def is_dataset(X):
@@ -45,7 +48,8 @@ def check_training_data(estimator, X, y, reset=True):
     Returns
     -------
     X : ndarray, sparse matrix, dict of ndarrays or Dataset
-        What skorch's ``get_dataset`` takes; float arrays become float32.
+        What skorch's ``get_dataset`` takes; float arrays become float32,
+        signed integer arrays are kept for :func:`model_input`.
     y : ndarray of shape (n_rows,)
         The labels as given (any type).
     """
@@ -68,7 +72,7 @@ def check_training_data(estimator, X, y, reset=True):
             on_host(X),
             on_host(y),
             accept_sparse="csr",
-            dtype=np.float32,
+            dtype=_KEPT_DTYPES,
             allow_nd=True,
             reset=reset,
         )
@@ -107,11 +111,28 @@ def check_prediction_data(estimator, X):
             f"X has rows of shape {X.shape[1:]}, but the classifier was fitted on rows "
             f"of shape {shape}."
         )
-    return _as_sparse_matrix(
-        validate_data(
-            estimator, X, accept_sparse="csr", dtype=np.float32, allow_nd=True, reset=False
-        )
+    X = validate_data(
+        estimator, X, accept_sparse="csr", dtype=_KEPT_DTYPES, allow_nd=True, reset=False
     )
+    return model_input(estimator, _as_sparse_matrix(X))
+
+
+def model_input(estimator, X):
+    """``X`` as the fitted module takes it: integer arrays stay token ids only for embeddings.
+
+    An array of signed integers reaches a module with an ``Embedding`` or
+    ``EmbeddingBag`` layer as is, since such a module looks rows up by
+    index; any other module gets it as float32 features.
+    """
+    if not (isinstance(X, np.ndarray) and X.dtype.kind == "i"):
+        return X
+    module = getattr(estimator, "module_", None)
+    lookups = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+    if isinstance(module, torch.nn.Module) and any(
+        isinstance(layer, lookups) for layer in module.modules()
+    ):
+        return X
+    return X.astype(np.float32)
 
 
 def _as_sparse_matrix(X):

@@ -381,3 +381,26 @@ def test_get_loss_overridden_for_several_outputs_receives_them_all(net_class, da
 
     make(Unpacking, module=TwoOutputs).fit(*data)
     assert auxiliary and all(len(shape) == 1 for shape in auxiliary)
+
+
+class TokenBag(torch.nn.Module):
+    def __init__(self, vocabulary=30, n_classes=2):
+        super().__init__()
+        self.bag = torch.nn.EmbeddingBag(vocabulary, 8)
+        self.out = torch.nn.Linear(8, n_classes)
+
+    def forward(self, X):
+        return self.out(self.bag(X))
+
+
+def test_integer_rows_reach_an_embedding_module_as_token_ids(net_class):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 30, size=(300, 6))
+    y = np.isin(X, [1, 2, 3]).any(axis=1).astype(int)
+    net = make(net_class, module=TokenBag, max_epochs=10).fit(X, y)
+    assert net.predict(X[:5]).shape == (5,) and net.score(X, y) > 0.6
+    if net_class is WrongEventClassifier:
+        assert net.robust_epochs_ > 0 and net.views_ is None  # no view keeps an id's meaning
+    # Other modules get integer rows as float32 features.
+    features = make(net_class, module=Logits, max_epochs=2).fit(X.repeat(2, axis=1)[:, :8], y)
+    assert features.predict_proba(X.repeat(2, axis=1)[:5, :8]).dtype == np.float32
