@@ -124,6 +124,8 @@ def model_input(estimator, X):
     ``EmbeddingBag`` layer as is, since such a module looks rows up by
     index; any other module gets it as float32 features.
     """
+    if sparse.issparse(X) and X.dtype != np.float32:  # counts, such as a bag of words
+        return X.astype(np.float32)
     if not (isinstance(X, np.ndarray) and X.dtype.kind == "i"):
         return X
     module = getattr(estimator, "module_", None)

@@ -195,6 +195,13 @@ def test_sparse_input_trains_like_dense(net_class, data):
         )
 
 
+def test_sparse_integer_counts_reach_a_module_as_float32(net_class, data):
+    X, y = data
+    counts = sparse.csr_matrix(np.rint(np.abs(X) * 3).astype(np.int64))  # a bag of words
+    net = make(net_class, module=Logits).fit(counts, y)
+    assert net.predict_proba(counts).shape == (len(y), 2)
+
+
 def test_sample_weight_weights_each_row(net_class, data):
     X, y = data
     weights = np.where(y == 1, 5.0, 0.2)
