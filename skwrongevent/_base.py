@@ -599,6 +599,14 @@ class NetClassifier(NeuralNetClassifier):
     def _backward(self, loss):
         loss.backward()
 
+    def _returns_probabilities(self):
+        """Whether the module returns probabilities: skorch's convention with ``NLLLoss``.
+
+        A criterion registered under another name than ``criterion_`` comes
+        with its own ``get_loss``, and the module is taken to return logits.
+        """
+        return isinstance(getattr(self, "criterion_", None), torch.nn.NLLLoss)
+
     def _check_output(self, y_pred):
         y_pred = first_output(y_pred)
         n_classes = len(self.classes_)
@@ -681,7 +689,7 @@ class NetClassifier(NeuralNetClassifier):
             record[prefix + "_loss"] = loss
         self.history.record(prefix + "_batch_count", len(records))
         if training and not np.all(np.isfinite(values)):
-            if isinstance(getattr(self, "criterion_", None), torch.nn.NLLLoss):
+            if self._returns_probabilities():
                 hint = (
                     "With NLLLoss the module must return probabilities (their logarithm is "
                     "taken, as in skorch); a module that returns logits or log-probabilities "

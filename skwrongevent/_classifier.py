@@ -613,11 +613,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
         With ``NLLLoss`` the module returns probabilities, as in skorch's
         examples, and their logarithms are logits (skorch's ``get_loss``
-        takes the same logarithm); otherwise it returns logits. A criterion
-        registered under another name than ``criterion_`` comes with its own
-        ``get_loss``, and the output is read as logits.
+        takes the same logarithm); otherwise it returns logits.
         """
-        if isinstance(getattr(self, "criterion_", None), torch.nn.NLLLoss):
+        if self._returns_probabilities():
             return torch.log(output + torch.finfo(output.dtype).eps)
         return output
 

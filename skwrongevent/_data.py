@@ -122,9 +122,10 @@ def model_input(estimator, X):
 
     An array of signed integers reaches a module with an ``Embedding`` or
     ``EmbeddingBag`` layer as is, since such a module looks rows up by
-    index; any other module gets it as float32 features.
+    index; any other module gets it as float32 features. Sparse matrices
+    (counts, such as a bag of words) are always float32.
     """
-    if sparse.issparse(X) and X.dtype != np.float32:  # counts, such as a bag of words
+    if sparse.issparse(X) and X.dtype != np.float32:
         return X.astype(np.float32)
     if not (isinstance(X, np.ndarray) and X.dtype.kind == "i"):
         return X
