@@ -24,7 +24,7 @@ MIN_WARMUP_EPOCHS = 3
 # digits the default views cost 9-21 points of accuracy on clean labels.
 MIN_VIEW_SIDE = 16
 # Views guard against memorising wrong labels. Where the warm-up finds fewer, they only add
-# risk: on clean tables (0-4% flagged) they cost up to 5 points, on MNIST with 0.5-1% wrong
+# risk: on clean tables (0-4% flagged) they cost up to 5 points, on MNIST with 0.5-3% wrong
 # labels about 1 point.
 MIN_FLAGGED_FOR_VIEWS = 0.05
 
@@ -109,7 +109,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         the rows, and the rows themselves otherwise: views guard against
         memorising wrong labels, and where there are few, they only add
         risk (on clean imbalanced tables or sharp class boundaries they
-        cost up to 5 points, on MNIST with 0.5-1% wrong labels about 1).
+        cost up to 5 points, on MNIST with 0.5-3% wrong labels about 1).
         Smaller images, where resampling changes most pixels, and other
         input (dicts, sequences, integer token ids) use the rows
         themselves. ``None`` uses the batch
