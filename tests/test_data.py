@@ -120,7 +120,7 @@ def test_auto_views_pick_image_views_where_the_warmup_finds_wrong_labels():
     X, y = half_bright_images(8)
     y_noisy, _ = inject_label_noise(y, 0.2, random_state=0)
     small = StopAtFirstEpoch(BrighterHalf, **settings).fit(X, y_noisy)
-    assert small.robust_epochs_ == 3 and small.views_ is None  # resampling 8 x 8 changes most pixels
+    assert small.robust_epochs_ == 3 and small.views_ is None  # 8 x 8: too small to resample
 
 
 def test_dataset_tensor_and_array_inputs_give_the_same_fit(digit_images):
