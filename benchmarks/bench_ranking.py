@@ -21,6 +21,7 @@ Commands (2 CPU cores)::
 
     python benchmarks/bench_ranking.py --seeds 5       # digits, letter: 20 minutes
     python benchmarks/bench_ranking.py --data mnist --seeds 5  # 50 minutes
+    python benchmarks/bench_ranking.py --data mnist --noises sym0.5% --seeds 10  # 25 minutes
     python benchmarks/bench_ranking.py --data cifar --seeds 1 --noises sym1% pair1%  # 35 minutes
 
 Writes ``benchmarks/results/ranking.md`` from ``ranking.json``, which keeps
