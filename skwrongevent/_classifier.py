@@ -77,7 +77,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        is refitted after every epoch on the updated counts. A flagged row
        is not fitted to its label, so when the network predicts that label
        anyway, the other rows vouch for it: it is weighed, and judged, as
-       a clean row at its class's largest clean count.
+       a clean row at its class's largest clean count. Where no robust
+       epoch runs, the base model's prediction vouches the same way: by the
+       prediction-change rule it has not started memorising labels.
 
     Batches, callbacks, datasets, samplers, ``LRScheduler`` callbacks and
     ``sample_weight`` work as in skorch; the row each count belongs to is
@@ -95,7 +97,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         until then the network is still learning, and its counts cannot
         tell a wrong label from a row not learned yet. ``1.0`` skips robust
         training: the fitted network is the base model and the verdict
-        comes from the warm-up counts.
+        comes from the warm-up counts and its predictions.
     mixture : {"global", "per_class"}, default="global"
         One beta mixture for all rows, or one per given class (the paper's
         choice). The global one matched or beat the per-class one in our
@@ -422,9 +424,14 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
         tracker.margin = None
         self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
-        # After robust training, as in its loss (see WrongEventTracker.weights), a flagged
-        # row that the final network predicts as its label is clean.
-        predicted = self._predicted_codes if context.stage == 2 else None
+        # As in the robust loss (see WrongEventTracker.weights), a flagged row that the final
+        # network predicts as its label is clean, if that network has not memorised labels:
+        # it trained robustly, or it is the base model (the warm-up's last epoch before the
+        # prediction-change curve stopped falling). Not after an interrupted warm-up.
+        vouches = context.stage == 2 or not context.robust_epochs or (
+            context.base_epoch == context.epoch
+        )
+        predicted = self._predicted_codes if vouches else None
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
         if context.row_map is not None:  # rows held out for validation are not judged

@@ -763,6 +763,20 @@ def test_warmup_goes_on_while_the_network_is_still_learning(blobs):
     assert learning.history_[:, "stage"] == [1] * 8
 
 
+def test_a_base_model_that_predicts_a_flagged_row_as_its_label_vouches_for_it():
+    # The warm-up takes every epoch, so the final network is the base model, which by the
+    # prediction-change rule has not memorised labels: rows it predicts as their label were
+    # learned late, not mislabelled.
+    X, y = make_classification(200, 8, flip_y=0.3, class_sep=0.5, random_state=0)
+    with pytest.warns(UserWarning, match="still learning"):
+        clf = NeverSettles(max_epochs=8, random_state=0).fit(X, y)
+    by_counts = clf.mixture_.predict_proba(clf.wrong_events_)[:, 0] < 0.5
+    learned = clf.predicted_labels_ == y
+    assert np.any(by_counts & learned)  # what the counts alone would flag
+    assert not np.any(clf.noise_mask_ & learned)
+    np.testing.assert_array_equal(clf.noise_mask_, by_counts & ~learned)
+
+
 def test_both_views_see_the_same_dropout_masks(blobs):
     X, y = blobs
     same = []
