@@ -428,10 +428,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         # network predicts as its label is clean, if that network has not memorised labels:
         # it trained robustly, or it is the base model (the warm-up's last epoch before the
         # prediction-change curve stopped falling). Not after an interrupted warm-up.
-        vouches = context.stage == 2 or not context.robust_epochs or (
-            context.base_epoch == context.epoch
-        )
-        predicted = self._predicted_codes if vouches else None
+        base = not context.robust_epochs or context.base_epoch == context.epoch
+        predicted = self._predicted_codes if context.stage == 2 or base else None
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
         if context.row_map is not None:  # rows held out for validation are not judged
