@@ -509,9 +509,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         ):
             warnings.warn(
                 f"The network was still learning after all {self.max_epochs} epochs (fewer "
-                "rows change prediction every epoch), so no robust training ran and the "
-                "verdict cannot tell wrong labels from rows not learned yet. Raise max_epochs "
-                "or lr.",
+                "rows change prediction every epoch), so no robust training ran, and rows "
+                "it had not learned by the end are flagged along with any wrong labels. "
+                "Raise max_epochs or lr.",
                 UserWarning,
                 stacklevel=6,
             )
