@@ -78,8 +78,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        is not fitted to its label, so when the network predicts that label
        anyway, the other rows vouch for it: it is weighed, and judged, as
        a clean row at its class's largest clean count. Where no robust
-       epoch runs, the base model's prediction vouches the same way: by the
-       prediction-change rule it has not started memorising labels.
+       epoch runs, the base model vouches the same way if it predicts most
+       of the flagged rows as their labels (it learned them late).
 
     Batches, callbacks, datasets, samplers, ``LRScheduler`` callbacks and
     ``sample_weight`` work as in skorch; the row each count belongs to is
@@ -425,11 +425,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         tracker.margin = None
         self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
         # As in the robust loss (see WrongEventTracker.weights), a flagged row that the final
-        # network predicts as its label is clean, if that network has not memorised labels:
-        # it trained robustly, or it is the base model (the warm-up's last epoch before the
-        # prediction-change curve stopped falling). Not after an interrupted warm-up.
-        base = not context.robust_epochs or context.base_epoch == context.epoch
-        predicted = self._predicted_codes if context.stage == 2 or base else None
+        # network predicts as its label is clean, if that network has not memorised labels.
+        # After robust training it was not fitted to them; see _base_model_vouches otherwise.
+        vouches = context.stage == 2 or self._base_model_vouches(context, counts, codes)
+        predicted = self._predicted_codes if vouches else None
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
         if context.row_map is not None:  # rows held out for validation are not judged
@@ -446,6 +445,24 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.base_epoch_ = context.base_epoch
         self.warmup_epochs_ = min(context.epoch, context.warmup_epochs)
         self.robust_epochs_ = context.epoch - self.warmup_epochs_
+
+    def _base_model_vouches(self, context, counts, codes):
+        """Whether a warm-up-only fit's network may vouch for the rows it predicts right.
+
+        It must be the base model (the last epoch before the prediction-change
+        curve stopped falling, or the weights reloaded from it), and it must
+        predict most of the rows that the counts flag as their labels. A network
+        that learned most of them while fewer of its predictions changed every
+        epoch learned them late, as hard rows are learned; had it memorised
+        wrong labels, they would churn. Where it predicts fewer, the ones it
+        does may be wrong labels memorised early, which happens with many wrong
+        labels, so the counts decide.
+        """
+        if context.robust_epochs and context.base_epoch != context.epoch:
+            return False  # a warm-up interrupted after its base epoch
+        flagged = context.verdict.cleanliness(counts, codes) < 0.5
+        learned = self._predicted_codes[flagged] == codes[flagged]
+        return learned.size > 0 and learned.mean() > 0.5
 
     def _predict_training_rows(self, context, code_type):
         """The fitted network's prediction of each training row, as class codes.
@@ -509,9 +526,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         ):
             warnings.warn(
                 f"The network was still learning after all {self.max_epochs} epochs (fewer "
-                "rows change prediction every epoch), so no robust training ran, and rows "
-                "it had not learned by the end are flagged along with any wrong labels. "
-                "Raise max_epochs or lr.",
+                "rows change prediction every epoch), so no robust training ran and the "
+                "verdict cannot tell wrong labels from rows not learned yet. Raise max_epochs "
+                "or lr.",
                 UserWarning,
                 stacklevel=6,
             )
