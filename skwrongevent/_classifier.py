@@ -27,6 +27,9 @@ MIN_VIEW_SIDE = 16
 # risk: on clean tables (0-4% flagged) they cost up to 5 points, on MNIST with 0.5-3% wrong
 # labels about 1 point.
 MIN_FLAGGED_FOR_VIEWS = 0.05
+# A network has learned once its training predictions agree with the given labels more often
+# than predictions independent of the rows would, by this many standard deviations.
+MIN_AGREEMENT_Z = 2
 
 
 class _IdoContext(FitContext):
@@ -40,6 +43,8 @@ class _IdoContext(FitContext):
         self.prediction_changes = []
         self.base_epoch = 0
         self.base_state = None
+        self.learned_epoch = None  # the first epoch whose predictions beat chance
+        self.label_shares = None
         self.views = None
         self.verdict = None
         self.dataset = None  # the dataset of every row and the module's forward parameters,
@@ -93,9 +98,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     warmup_fraction : float in (0, 1], default=0.25
         Least share of ``max_epochs`` spent in the warm-up (at least one
         epoch; fewer than 3 warm-up epochs warn). The warm-up goes on, up to
-        ``max_epochs``, while the prediction-change curve is still falling:
-        until then the network is still learning, and its counts cannot
-        tell a wrong label from a row not learned yet. ``1.0`` skips robust
+        ``max_epochs``, while the network's training predictions agree with
+        the given labels no better than chance, and then while the
+        prediction-change curve is still falling: until then the network is
+        still learning, and its counts cannot tell a wrong label from a row
+        not learned yet. ``1.0`` skips robust
         training: the fitted network is the base model and the verdict
         comes from the warm-up counts and its predictions.
     mixture : {"global", "per_class"}, default="global"
@@ -304,9 +311,31 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _keep_base_model(self, context):
         if context.epoch > 1:
             context.prediction_changes.append(self.history[-1, "prediction_change"])
+        if context.learned_epoch is None and self._beats_chance(context):
+            context.learned_epoch = context.epoch
         if self.select_base_epoch(np.asarray(context.prediction_changes)) == context.epoch:
             context.base_epoch = context.epoch
             context.base_state = self._component_states()
+
+    def _beats_chance(self, context):
+        """Whether the last training predictions agree with the given labels beyond chance.
+
+        Predictions independent of the rows (a constant predictor, or one
+        that guesses) agree with a label as often as the predicted classes'
+        shares times the labels' shares say; the network must beat that by
+        ``MIN_AGREEMENT_Z`` binomial standard deviations.
+        """
+        tracker, n_classes = context.tracker, len(self.classes_)
+        if context.label_shares is None:
+            codes = context.judged(context.codes)
+            context.label_shares = np.bincount(codes, minlength=n_classes) / len(codes)
+        predicted = torch.bincount(tracker.last_prediction + 1, minlength=n_classes + 1)
+        agree = (tracker.last_prediction == tracker.labels).count_nonzero()
+        *predicted, agree = torch.cat([predicted[1:], agree[None]]).tolist()
+        counted = sum(predicted)
+        chance = np.dot(predicted, context.label_shares) / max(counted, 1)
+        spread = math.sqrt(counted * chance * (1 - chance))
+        return agree - counted * chance > MIN_AGREEMENT_Z * spread and counted > 0
 
     def _component_states(self):
         """A copy of the weights of every module and criterion skorch knows of."""
@@ -336,9 +365,18 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         Returns
         -------
         epoch : int
-            See :func:`select_base_epoch`.
+            See :func:`select_base_epoch`. Until the network's training
+            predictions agree with the given labels beyond chance, the
+            current epoch: a network that has not learned has nothing for a
+            wrong label to spoil, and its prediction changes are the churn of
+            guessing, so the warm-up goes on. The curve is read from the
+            first epoch that beats chance.
         """
-        return select_base_epoch(prediction_changes)
+        context = getattr(self, "_fit_context", None)
+        first_epoch = 1 if context is None else context.learned_epoch
+        if first_epoch is None:
+            return len(prediction_changes) + 1
+        return select_base_epoch(prediction_changes, first_epoch)
 
     def _judge_rows(self):
         context = self._fit_context

@@ -161,7 +161,7 @@ def label_margin(logits, labels):
     return given - proba.scatter(1, labels, -1.0).max(dim=1).values
 
 
-def select_base_epoch(prediction_changes):
+def select_base_epoch(prediction_changes, first_epoch=1):
     """The warm-up epoch whose weights become the base model.
 
     The first local minimum of the prediction-change curve: the last epoch
@@ -173,6 +173,10 @@ def select_base_epoch(prediction_changes):
     ----------
     prediction_changes : array-like of shape (n_epochs - 1,)
         Rows whose prediction changed at epochs 2, 3, ..., n_epochs.
+    first_epoch : int, default=1
+        The curve is read from this epoch on: the changes into it and into
+        earlier epochs are skipped (:class:`WrongEventClassifier` passes
+        the first epoch whose predictions beat chance).
 
     Returns
     -------
@@ -186,15 +190,18 @@ def select_base_epoch(prediction_changes):
     4
     >>> select_base_epoch([50, 80, 40, 30, 35])
     5
+    >>> select_base_epoch([90, 40, 30, 35, 20, 10, 12], first_epoch=4)
+    7
     """
-    changes = list(prediction_changes)
+    skipped = first_epoch - 1
+    changes = list(prediction_changes)[skipped:]
     start = 0
     while start + 1 < len(changes) and changes[start + 1] >= changes[start]:
         start += 1
     for i in range(start + 1, len(changes)):
         if changes[i] >= changes[i - 1]:
-            return i + 1
-    return len(changes) + 1
+            return skipped + i + 1
+    return skipped + len(changes) + 1
 
 
 def robust_loss(

@@ -120,6 +120,14 @@ def test_select_base_epoch_on_scripted_curves(curve, epoch):
     assert select_base_epoch(curve) == epoch
 
 
+@pytest.mark.parametrize(
+    "first_epoch, epoch",
+    [(1, 3), (2, 5), (3, 5), (5, 7), (7, 7)],  # changes into first_epoch and before are skipped
+)
+def test_select_base_epoch_reads_the_curve_from_first_epoch(first_epoch, epoch):
+    assert select_base_epoch([60, 40, 45, 30, 35, 20], first_epoch) == epoch
+
+
 def test_base_model_is_a_deep_copy_of_the_chosen_epoch(blobs):
     X, y = blobs
     snapshots = []
@@ -762,6 +770,48 @@ def test_warmup_goes_on_while_the_network_is_still_learning(blobs):
     assert (learning.warmup_epochs_, learning.robust_epochs_, learning.base_epoch_) == (8, 0, 8)
     assert learning.views_ is None
     assert learning.history_[:, "stage"] == [1] * 8
+
+
+class GuessesFirst(torch.nn.Module):
+    """An MLP whose logits are a fresh random guess, independent of the rows, until ``guessing``
+    is switched off."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)
+        )
+        self.guessing, self.calls = True, 0
+
+    def forward(self, X):
+        logits = self.net(X)
+        if not self.guessing:
+            return logits
+        self.calls += 1
+        guess = torch.randn(logits.shape, generator=torch.Generator().manual_seed(self.calls))
+        return logits * 0 + 10 * guess
+
+
+class GuessFor(Callback):
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_begin(self, net, **kwargs):
+        net.module_.guessing = len(net.history) <= self.epochs
+
+
+def test_the_base_model_is_chosen_from_epochs_whose_predictions_beat_chance(blobs):
+    # While it guesses, the network's predictions churn as much as chance makes them, up and
+    # down: a local minimum of that churn is no sign of having learned, so the curve is read
+    # from the first epoch whose predictions agree with the labels beyond chance.
+    X, y = blobs
+    clf = WrongEventClassifier(
+        GuessesFirst, max_epochs=30, lr=1e-2, batch_size=16, callbacks=[GuessFor(6)], random_state=0
+    ).fit(X, y)
+    guessing_changes = clf.prediction_changes_[:5]
+    assert np.any(np.diff(guessing_changes) >= 0)  # the churn has local minima
+    assert clf.base_epoch_ > 6
+    assert clf.score(X, y) == 1.0
 
 
 @pytest.mark.parametrize("noise, lr, vouches", [(0.0, 3e-3, True), (0.4, 1e-2, False)])
