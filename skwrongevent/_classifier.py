@@ -557,7 +557,16 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 stacklevel=6,
             )
         still_changing = self.prediction_changes_.size and self.prediction_changes_[-1] > 0
-        if (
+        if context.learned_epoch is None:
+            warnings.warn(
+                f"In all {context.epoch} epochs the network's training predictions agreed with "
+                "the given labels no more often than chance (predictions that ignore the "
+                "rows) would: it has not learned, so no robust training ran and the verdict "
+                "says little. Raise lr or max_epochs, or check that the features are scaled.",
+                UserWarning,
+                stacklevel=6,
+            )
+        elif (
             self.warmup_fraction < 1
             and self.base_epoch_ == self.warmup_epochs_ == self.max_epochs
             and still_changing

@@ -812,6 +812,11 @@ def test_the_base_model_is_chosen_from_epochs_whose_predictions_beat_chance(blob
     assert np.any(np.diff(guessing_changes) >= 0)  # the churn has local minima
     assert clf.base_epoch_ > 6
     assert clf.score(X, y) == 1.0
+    with pytest.warns(UserWarning, match="no more often than chance"):
+        guesser = WrongEventClassifier(
+            GuessesFirst, max_epochs=8, callbacks=[GuessFor(8)], random_state=0
+        ).fit(X, y)
+    assert (guesser.warmup_epochs_, guesser.robust_epochs_) == (8, 0)
 
 
 @pytest.mark.parametrize("noise, lr, vouches", [(0.0, 3e-3, True), (0.4, 1e-2, False)])
