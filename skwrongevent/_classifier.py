@@ -335,7 +335,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         counted = sum(predicted)
         chance = np.dot(predicted, context.label_shares) / max(counted, 1)
         spread = math.sqrt(counted * chance * (1 - chance))
-        return agree - counted * chance > MIN_AGREEMENT_Z * spread and counted > 0
+        return agree - counted * chance > MIN_AGREEMENT_Z * spread
 
     def _component_states(self):
         """A copy of the weights of every module and criterion skorch knows of."""
@@ -561,8 +561,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             warnings.warn(
                 f"In all {context.epoch} epochs the network's training predictions agreed with "
                 "the given labels no more often than chance (predictions that ignore the "
-                "rows) would: it has not learned, so no robust training ran and the verdict "
-                "says little. Raise lr or max_epochs, or check that the features are scaled.",
+                "rows) would: it has not learned, so its verdict says little. Raise lr or "
+                "max_epochs, or check that the features are scaled.",
                 UserWarning,
                 stacklevel=6,
             )
