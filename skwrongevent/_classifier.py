@@ -469,6 +469,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         predicted = self._predicted_codes if vouches else None
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
+        if context.learned_epoch is None:  # a guess is as often wrong for a right label
+            self.sample_cleanliness_[:] = 1.0
         if context.row_map is not None:  # rows held out for validation are not judged
             held_out = np.ones(len(codes), dtype=bool)
             held_out[context.row_map.numpy()] = False
@@ -561,8 +563,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             warnings.warn(
                 f"In all {context.epoch} epochs the network's training predictions agreed with "
                 "the given labels no more often than chance (predictions that ignore the "
-                "rows) would: it has not learned, so its verdict says little. Raise lr or "
-                "max_epochs, or check that the features are scaled.",
+                "rows) would: it has not learned, so it cannot judge the labels, and every row "
+                "is treated as clean. Raise lr or max_epochs, or check that the features are "
+                "scaled.",
                 UserWarning,
                 stacklevel=6,
             )

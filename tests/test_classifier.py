@@ -817,6 +817,7 @@ def test_the_base_model_is_chosen_from_epochs_whose_predictions_beat_chance(blob
             GuessesFirst, max_epochs=8, callbacks=[GuessFor(8)], random_state=0
         ).fit(X, y)
     assert (guesser.warmup_epochs_, guesser.robust_epochs_) == (8, 0)
+    assert guesser.wrong_events_.max() > 0 and not guesser.noise_mask_.any()
 
 
 @pytest.mark.parametrize("noise, lr, vouches", [(0.0, 3e-3, True), (0.4, 1e-2, False)])
