@@ -14,7 +14,7 @@ from skorch.dataset import unpack_data
 from ._base import FitContext, NetClassifier, first_output
 from ._data import to_device
 from ._ido import WrongEventTracker, label_margin, robust_loss, select_base_epoch
-from ._mixture import WrongEventVerdict
+from ._mixture import WrongEventVerdict, _chunks
 from ._report import LabelIssuesMixin
 from ._views import ImageViews, TabularViews
 
@@ -44,7 +44,6 @@ class _IdoContext(FitContext):
         self.base_epoch = 0
         self.base_state = None
         self.learned_epoch = None  # the first epoch whose predictions beat chance
-        self.label_shares = None
         self.views = None
         self.verdict = None
         self.dataset = None  # the dataset of every row and the module's forward parameters,
@@ -323,17 +322,19 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         Predictions independent of the rows (a constant predictor, or one
         that guesses) agree with a label as often as the predicted classes'
         shares times the labels' shares say; the network must beat that by
-        ``MIN_AGREEMENT_Z`` binomial standard deviations.
+        ``MIN_AGREEMENT_Z`` binomial standard deviations. Counted on the
+        device in chunks of rows, so that no temporary grows with the data.
         """
-        tracker, n_classes = context.tracker, len(self.classes_)
-        if context.label_shares is None:
-            codes = context.judged(context.codes)
-            context.label_shares = np.bincount(codes, minlength=n_classes) / len(codes)
-        predicted = torch.bincount(tracker.last_prediction + 1, minlength=n_classes + 1)
-        agree = (tracker.last_prediction == tracker.labels).count_nonzero()
-        *predicted, agree = torch.cat([predicted[1:], agree[None]]).tolist()
-        counted = sum(predicted)
-        chance = np.dot(predicted, context.label_shares) / max(counted, 1)
+        tracker, bins = context.tracker, len(self.classes_) + 1  # bin 0: rows not seen
+        counts = torch.zeros((3, bins), dtype=torch.int64, device=tracker.labels.device)
+        for part in _chunks(len(tracker.labels)):
+            predicted, labels = tracker.last_prediction[part], tracker.labels[part]
+            counts[0] += torch.bincount(predicted + 1, minlength=bins)
+            counts[1] += torch.bincount(torch.where(predicted < 0, -1, labels) + 1, minlength=bins)
+            counts[2, 0] += (predicted == labels).count_nonzero()
+        predicted, labels, (agree, *_) = counts.tolist()
+        counted = sum(predicted[1:])
+        chance = np.dot(predicted[1:], labels[1:]) / max(counted, 1) ** 2
         spread = math.sqrt(counted * chance * (1 - chance))
         return agree - counted * chance > MIN_AGREEMENT_Z * spread
 
