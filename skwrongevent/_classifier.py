@@ -83,7 +83,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        anyway, the other rows vouch for it: it is weighed, and judged, as
        a clean row at its class's largest clean count. Where no robust
        epoch runs, the base model vouches the same way if it predicts most
-       of the flagged rows as their labels (it learned them late).
+       of the flagged rows as their labels (it learned them late), or, in a
+       class the counts mostly flag, most of that class's flagged rows.
 
     Batches, callbacks, datasets, samplers, ``LRScheduler`` callbacks and
     ``sample_weight`` work as in skorch; the row each count belongs to is
@@ -466,8 +467,12 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         # As in the robust loss (see WrongEventTracker.weights), a flagged row that the final
         # network predicts as its label is clean, if that network has not memorised labels.
         # After robust training it was not fitted to them; see _base_model_vouches otherwise.
-        vouches = context.stage == 2 or self._base_model_vouches(context, counts, codes)
-        predicted = self._predicted_codes if vouches else None
+        vouching = True if context.stage == 2 else self._base_model_vouches(context, counts, codes)
+        predicted = None
+        if np.all(vouching):
+            predicted = self._predicted_codes
+        elif np.any(vouching):
+            predicted = np.where(vouching[codes], self._predicted_codes, -1)
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
         if context.learned_epoch is None:  # a guess is as often wrong for a right label
@@ -488,7 +493,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.robust_epochs_ = context.epoch - self.warmup_epochs_
 
     def _base_model_vouches(self, context, counts, codes):
-        """Whether a warm-up-only fit's network may vouch for the rows it predicts right.
+        """Which classes' rows a warm-up-only fit's network may vouch for.
 
         It must be the base model (the last epoch before the prediction-change
         curve stopped falling, or the weights reloaded from it), and it must
@@ -497,13 +502,25 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         epoch learned them late, as hard rows are learned; had it memorised
         wrong labels, they would churn. Where it predicts fewer, the ones it
         does may be wrong labels memorised early, which happens with many wrong
-        labels, so the counts decide.
+        labels, so the counts decide, except in a class the counts mostly flag
+        while the network predicts most of its flagged rows as the class: no
+        class's labels can be mostly wrong, so that class was learned late.
+
+        Returns
+        -------
+        vouching : ndarray of shape (n_classes,), dtype=bool
         """
+        n_classes = len(self.classes_)
         if context.robust_epochs and context.base_epoch != context.epoch:
-            return False  # a warm-up interrupted after its base epoch
+            return np.zeros(n_classes, dtype=bool)  # a warm-up interrupted after its base epoch
         flagged = context.verdict.cleanliness(counts, codes) < 0.5
-        learned = self._predicted_codes[flagged] == codes[flagged]
-        return learned.size > 0 and learned.mean() > 0.5
+        learned = self._predicted_codes == codes
+        if not flagged.any() or learned[flagged].mean() > 0.5:
+            return np.ones(n_classes, dtype=bool)
+        rows = np.bincount(codes, minlength=n_classes)
+        flagged_rows = np.bincount(codes[flagged], minlength=n_classes)
+        learned_rows = np.bincount(codes[flagged & learned], minlength=n_classes)
+        return (flagged_rows > rows / 2) & (learned_rows > flagged_rows / 2)
 
     def _predict_training_rows(self, context, code_type):
         """The fitted network's prediction of each training row, as class codes.

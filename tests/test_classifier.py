@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits, load_wine, make_classification
+from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
@@ -835,6 +835,30 @@ def test_a_warmup_only_network_vouches_for_flagged_rows_where_it_learned_most(no
     assert np.any(by_counts & learned)
     expected = by_counts & ~learned if vouches else by_counts
     np.testing.assert_array_equal(clf.noise_mask_, expected)
+
+
+def test_a_warmup_only_network_vouches_for_a_class_the_counts_mostly_flag():
+    # Five epochs, all in the warm-up. The network predicts under half of all flagged rows as
+    # their labels, so the counts decide, except in a class whose rows they mostly flag while
+    # the network predicts most of those as the class: that class was learned late.
+    X = StandardScaler().fit_transform(load_iris(return_X_y=True)[0]).astype(np.float32)
+    y_noisy = inject_label_noise(load_iris(return_X_y=True)[1], 0.4, random_state=2)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        clf = NeverSettles(max_epochs=5, lr=3e-3, random_state=2).fit(X, y_noisy)
+    by_counts = clf.mixture_.predict_proba(clf.wrong_events_)[:, 0] < 0.5
+    learned = clf.predicted_labels_ == y_noisy
+    assert learned[by_counts].mean() <= 0.5
+    late = [
+        c
+        for c in range(3)
+        if by_counts[y_noisy == c].mean() > 0.5 and learned[by_counts & (y_noisy == c)].mean() > 0.5
+    ]
+    assert len(late) == 1
+    in_late = y_noisy == late[0]
+    assert np.any(by_counts & in_late & learned)
+    assert not np.any(clf.noise_mask_ & in_late & learned)
+    assert clf.noise_mask_[in_late].mean() < 1
 
 
 def test_both_views_see_the_same_dropout_masks(blobs):
