@@ -49,6 +49,10 @@ class _IdoContext(FitContext):
         self.dataset = None  # the dataset of every row and the module's forward parameters,
         self.forward_params = {}  # for the final prediction of every row
         self.initial_lrs = None
+        self.network_is_base = False  # whether the fitted network is the base model
+        self.warmup_counts = None  # the wrong events at the end of the warm-up
+        self.robust_kept = True  # False where the base model replaced the robust network
+        self.agreement = None  # the base and the robust network's, see _keep_better_network
 
     def judged(self, values):
         """The entries of ``values`` (a per-row tensor) for the rows trained on, as an array.
@@ -399,6 +403,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         if context.base_state is not None:
             self._load_component_states(context.base_state)
         context.stage = 2
+        # The warm-up's counts, in case the base model is restored (see _keep_better_network).
+        counts_type = torch.uint8 if context.warmup_epochs < 256 else torch.int32
+        context.warmup_counts = context.tracker.wrong.to(counts_type)
         self.views_ = self._make_views(context)
         context.views = _view_functions(self.views_)
         self.optimizer_.state.clear()  # a fresh optimizer, still the same object
@@ -449,11 +456,14 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self._judge_rows()
         if not context.robust_epochs and context.base_state is not None:
             self._load_component_states(context.base_state)
+        context.network_is_base = context.stage == 1 and (
+            not context.robust_epochs or context.base_epoch == context.epoch
+        )
         self._set_row_statistics(context)
         self._warn_about_verdict(context)
 
     def _set_row_statistics(self, context):
-        verdict, tracker = context.verdict, context.tracker
+        tracker = context.tracker
         codes = context.codes.cpu().numpy()
         # Per-row results as small as they can be: label codes in the smallest integer type,
         # decoded on access, and the tracker's counters released as soon as they are read.
@@ -461,13 +471,20 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self._given_codes = codes.astype(code_type)
         tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
         self._predicted_codes = self._predict_training_rows(context, code_type)
+        if context.stage == 2 and context.base_state is not None:
+            self._keep_better_network(context, code_type)
+        verdict = context.verdict
         self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
         tracker.margin = None
         self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
         # As in the robust loss (see WrongEventTracker.weights), a flagged row that the final
         # network predicts as its label is clean, if that network has not memorised labels.
         # After robust training it was not fitted to them; see _base_model_vouches otherwise.
-        vouching = True if context.stage == 2 else self._base_model_vouches(context, counts, codes)
+        vouching = (
+            True
+            if context.stage == 2 and context.robust_kept
+            else self._base_model_vouches(context, counts, codes)
+        )
         predicted = None
         if np.all(vouching):
             predicted = self._predicted_codes
@@ -511,8 +528,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         vouching : ndarray of shape (n_classes,), dtype=bool
         """
         n_classes = len(self.classes_)
-        if context.robust_epochs and context.base_epoch != context.epoch:
-            return np.zeros(n_classes, dtype=bool)  # a warm-up interrupted after its base epoch
+        if not context.network_is_base:  # a warm-up interrupted after its base epoch
+            return np.zeros(n_classes, dtype=bool)
         flagged = context.verdict.cleanliness(counts, codes) < 0.5
         learned = self._predicted_codes == codes
         if not flagged.any() or learned[flagged].mean() > 0.5:
@@ -521,6 +538,49 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         flagged_rows = np.bincount(codes[flagged], minlength=n_classes)
         learned_rows = np.bincount(codes[flagged & learned], minlength=n_classes)
         return (flagged_rows > rows / 2) & (learned_rows > flagged_rows / 2)
+
+    def _keep_better_network(self, context, code_type):
+        """Restore the base model if it fits the rows judged clean better than the robust network.
+
+        Robust training fits the rows judged clean to their labels, so it
+        must end agreeing with them at least as well as the base model it
+        started from, class by class (the mean over classes of the
+        clean-probability-weighted share predicted as the label, so that a
+        network that gave up a rare class is not excused by the common
+        ones). Where it does not, it has lost what the base model knew: the
+        fresh optimizer at the full learning rate can throw a well-trained
+        network off its minimum, down to a constant prediction. The rows are
+        then judged as after a warm-up-only fit, by the warm-up's counts
+        (the robust network's wrong events are its own failure) and the base
+        model's predictions. The comparison costs one more inference pass
+        over the training rows.
+        """
+        verdict, codes = context.verdict, context.codes.cpu().numpy()
+        trusted = verdict.cleanliness(context.tracker.wrong.cpu().numpy(), codes)
+        if context.row_map is not None:  # rows held out for validation are not judged
+            held_out = np.ones(len(codes), dtype=bool)
+            held_out[context.row_map.numpy()] = False
+            trusted[held_out] = 0.0
+        robust_state = self._component_states()
+        self._load_component_states(context.base_state)
+        base = self._predict_training_rows(context, code_type)
+        context.agreement = [
+            _balanced_agreement(predicted, codes, trusted, len(self.classes_))
+            for predicted in (base, self._predicted_codes)
+        ]
+        if context.agreement[0] <= context.agreement[1]:
+            self._load_component_states(robust_state)
+            return
+        self._predicted_codes = base
+        context.robust_kept = False
+        context.network_is_base = True
+        context.tracker.wrong = context.warmup_counts.to(torch.int32)
+        context.verdict = WrongEventVerdict(self.mixture, len(self.classes_), verdict.max_count)
+        context.verdict.fit(
+            context.judged(context.tracker.wrong),
+            context.judged(context.codes),
+            context.judged(torch.as_tensor(base)),
+        )
 
     def _predict_training_rows(self, context, code_type):
         """The fitted network's prediction of each training row, as class codes.
@@ -597,6 +657,18 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 "rows change prediction every epoch), so no robust training ran and the "
                 "verdict cannot tell wrong labels from rows not learned yet. Raise max_epochs "
                 "or lr.",
+                UserWarning,
+                stacklevel=6,
+            )
+        if not context.robust_kept:
+            base, robust = context.agreement
+            warnings.warn(
+                "Robust training ended predicting the rows judged clean as their labels less "
+                f"often than the base model it started from (mean over classes {robust:.3f} "
+                f"against {base:.3f}), so the base model (epoch {self.base_epoch_}) is kept. "
+                "The robust stage restarts the optimizer at the full lr, which can throw a "
+                "well-trained network off its minimum: lower lr, or check the training loss "
+                "in history_.",
                 UserWarning,
                 stacklevel=6,
             )
@@ -736,6 +808,14 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         return robust_loss(
             *inputs, sample_weight, consistency="probabilities" if images else "logits"
         )
+
+
+def _balanced_agreement(predicted, codes, weights, n_classes):
+    """Mean over classes of the weighted share of each class's rows predicted as their label."""
+    total = np.bincount(codes, weights, n_classes)
+    agree = np.bincount(codes, weights * (predicted == codes), n_classes)
+    has_rows = total > 0
+    return np.mean(agree[has_rows] / total[has_rows])
 
 
 def _replayable_randomness(device):

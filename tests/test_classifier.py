@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -889,8 +889,9 @@ def test_without_views_each_robust_batch_goes_through_the_network_once(blobs):
 
     clf = StopAtFirstEpoch(Counting(4, 3), views=None, max_epochs=4, batch_size=20)
     clf.fit(X, y)
-    # One pass per row and epoch, and one to predict every row at the end.
-    assert clf.robust_epochs_ == 2 and sum(calls) == 5 * len(X)
+    # One pass per row and epoch, and two to predict every row at the end: the robust network
+    # and the base model it is compared with.
+    assert clf.robust_epochs_ == 2 and sum(calls) == 6 * len(X)
 
 
 def test_verdict_warnings_point_at_the_callers_fit(blobs):
@@ -915,3 +916,38 @@ def test_the_criterions_class_weights_carry_into_the_robust_loss(blobs):
         if (codes == 2).any() and (codes == 0).any():
             ratio = weight[codes == 2].mean() / weight[codes == 0].mean()
             np.testing.assert_allclose(float(ratio), 3, rtol=1e-5)
+
+
+class ZeroWeightsAfterLastEpoch(Callback):
+    """Breaks the network after its last epoch: all-zero logits predict the first class."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == net.max_epochs:
+            with torch.no_grad():
+                for parameter in net.module_.parameters():
+                    parameter.zero_()
+
+
+def test_a_robust_network_worse_than_its_base_model_on_the_trusted_rows_gives_way_to_it(blobs):
+    X, y = blobs
+    params = dict(max_epochs=12, lr=1e-2, batch_size=16, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        kept = WrongEventClassifier(**params).fit(X, y)
+    with pytest.warns(UserWarning, match=r"so the base model \(epoch \d+\) is kept"):
+        restored = WrongEventClassifier(callbacks=[ZeroWeightsAfterLastEpoch()], **params).fit(X, y)
+    assert restored.robust_epochs_ == kept.robust_epochs_ > 0
+    assert restored.score(X, y) == 1.0  # a constant predictor would score 1/3
+    np.testing.assert_array_equal(restored.predicted_labels_, restored.predict(X))
+    assert not restored.noise_mask_.any()
+    # Where it happens without sabotage: on a clean 95/5 table, the first robust epoch (a fresh
+    # AdamW at the full lr) threw the base model off its minimum, and the network ended
+    # predicting the common class for every row.
+    X, y = make_classification(2000, 10, n_informative=4, weights=[0.95], random_state=90)
+    X, X_test, y, y_test = train_test_split(X, y, test_size=0.3, random_state=90, stratify=y)
+    with pytest.warns(UserWarning, match="the base model"):
+        clf = WrongEventClassifier(
+            mixture="per_class", lr=3e-3, max_epochs=20, batch_size=128, random_state=90
+        ).fit(X.astype(np.float32), y)
+    assert balanced_accuracy_score(y_test, clf.predict(X_test.astype(np.float32))) > 0.85
+    assert clf.noise_mask_.mean() < 0.02
