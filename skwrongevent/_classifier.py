@@ -89,6 +89,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        epoch runs, the base model vouches the same way if it predicts most
        of the flagged rows as their labels (it learned them late), or, in a
        class the counts mostly flag, most of that class's flagged rows.
+       Where the robust network ends predicting the rows judged clean as
+       their labels clearly less often than the base model (mean over
+       classes), it has undone what it started from: the base model is
+       restored, with a warning, and the rows are judged by the warm-up's
+       counts.
 
     Batches, callbacks, datasets, samplers, ``LRScheduler`` callbacks and
     ``sample_weight`` work as in skorch; the row each count belongs to is
@@ -149,7 +154,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     wrong_events_ : ndarray of shape (n_rows,), dtype=int32
-        Final wrong-event count of each training row.
+        Wrong-event count of each training row at the end of training (of
+        the warm-up, where the base model was restored).
     sample_cleanliness_ : ndarray of shape (n_rows,), dtype=float32
         Probability that each row's label is right.
     sample_difficulty_ : ndarray of shape (n_rows,), dtype=float32
@@ -185,7 +191,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     prediction_changes_ : ndarray of shape (warmup_epochs_ - 1,)
         Rows whose warm-up prediction changed, for epochs 2, 3, ...
     base_epoch_ : int
-        Warm-up epoch whose weights started robust training.
+        Warm-up epoch whose weights started robust training (and are the
+        fitted network's, where the base model was restored).
     warmup_epochs_, robust_epochs_ : int
         Epochs run in each stage.
     n_features_in_, feature_names_in_, input_shape_, module_, history_
@@ -547,9 +554,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         started from, class by class (the mean over classes of the
         clean-probability-weighted share predicted as the label, so that a
         network that gave up a rare class is not excused by the common
-        ones). Where it does not, it has lost what the base model knew: the
-        fresh optimizer at the full learning rate can throw a well-trained
-        network off its minimum, down to a constant prediction. The rows are
+        ones). Where the base model leads by more than chance would give
+        (:func:`_compare_agreements`), the robust stage has lost what the
+        base model knew: the fresh optimizer at the full learning rate can
+        throw a well-trained network off its minimum, down to a constant
+        prediction. Near a tie, the robust network stays. The rows are
         then judged as after a warm-up-only fit, by the warm-up's counts
         (the robust network's wrong events are its own failure) and the base
         model's predictions. The comparison costs one more inference pass
@@ -564,11 +573,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         robust_state = self._component_states()
         self._load_component_states(context.base_state)
         base = self._predict_training_rows(context, code_type)
-        context.agreement = [
-            _balanced_agreement(predicted, codes, trusted, len(self.classes_))
-            for predicted in (base, self._predicted_codes)
-        ]
-        if context.agreement[0] <= context.agreement[1]:
+        context.agreement, base_is_better = _compare_agreements(
+            base, self._predicted_codes, codes, trusted, len(self.classes_)
+        )
+        if not base_is_better:
             self._load_component_states(robust_state)
             return
         self._predicted_codes = base
@@ -664,11 +672,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             base, robust = context.agreement
             warnings.warn(
                 "Robust training ended predicting the rows judged clean as their labels less "
-                f"often than the base model it started from (mean over classes {robust:.3f} "
-                f"against {base:.3f}), so the base model (epoch {self.base_epoch_}) is kept. "
-                "The robust stage restarts the optimizer at the full lr, which can throw a "
-                "well-trained network off its minimum: lower lr, or check the training loss "
-                "in history_.",
+                "often than the base model it started from, by more than chance explains (mean "
+                f"over classes {robust:.3f} against {base:.3f}), so the base model (epoch "
+                f"{self.base_epoch_}) is kept. The robust stage restarts the optimizer at the "
+                "full lr, which can throw a well-trained network off its minimum: lower lr, or "
+                "check the training loss in history_.",
                 UserWarning,
                 stacklevel=6,
             )
@@ -810,12 +818,24 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         )
 
 
-def _balanced_agreement(predicted, codes, weights, n_classes):
-    """Mean over classes of the weighted share of each class's rows predicted as their label."""
+def _compare_agreements(first, second, codes, weights, n_classes):
+    """Two predictions' balanced agreement with the labels, and whether the first's is better.
+
+    A prediction's balanced agreement is the mean over classes of the
+    weighted share of each class's rows predicted as their label. The first
+    is better where it leads by more than ``MIN_AGREEMENT_Z`` standard
+    deviations of the lead that the rows on which only one of them is right
+    would give if each were as likely to be the one (a paired sign test,
+    each row weighted as in the means).
+    """
     total = np.bincount(codes, weights, n_classes)
-    agree = np.bincount(codes, weights * (predicted == codes), n_classes)
     has_rows = total > 0
-    return np.mean(agree[has_rows] / total[has_rows])
+    share = weights / np.where(has_rows, total, 1)[codes]
+    right = [share * (predicted == codes) for predicted in (first, second)]
+    agreements = [np.bincount(codes, r, n_classes)[has_rows].mean() for r in right]
+    lead = right[0] - right[1]
+    better = lead.sum() > MIN_AGREEMENT_Z * math.sqrt(np.dot(lead, lead))
+    return agreements, better
 
 
 def _replayable_randomness(device):

@@ -27,6 +27,7 @@ from skwrongevent import (
     robust_loss,
     select_base_epoch,
 )
+from skwrongevent._classifier import _compare_agreements
 
 # The blobs carry clean labels: with so few epochs the per-class mixture flags many clean rows
 # (see test_common.py), so the fast setting uses the global one.
@@ -951,3 +952,19 @@ def test_a_robust_network_worse_than_its_base_model_on_the_trusted_rows_gives_wa
         ).fit(X.astype(np.float32), y)
     assert balanced_accuracy_score(y_test, clf.predict(X_test.astype(np.float32))) > 0.85
     assert clf.noise_mask_.mean() < 0.02
+
+
+def test_the_base_model_is_better_only_by_more_than_chance_explains():
+    codes = np.repeat([0, 1], [950, 50])
+    weights = np.ones(1000)
+    second = codes.copy()
+    first = codes.copy()
+    first[:2] = 1  # two rows on which only the second is right: a tie
+    assert not _compare_agreements(second, first, codes, weights, 2)[1]
+    constant = np.zeros(1000, dtype=int)  # gives up the rare class
+    (agree_right, agree_constant), better = _compare_agreements(second, constant, codes, weights, 2)
+    assert better and np.allclose([agree_right, agree_constant], [1.0, 0.5])
+    assert not _compare_agreements(constant, second, codes, weights, 2)[1]
+    # Rows judged wrong (weight 0) do not count: there, only the rare class's rows are trusted.
+    weights[:950] = 0
+    assert np.allclose(_compare_agreements(second, constant, codes, weights, 2)[0], [1.0, 0.0])
