@@ -63,6 +63,14 @@ class _IdoContext(FitContext):
         values = values.cpu().numpy()
         return values if self.row_map is None else values[self.row_map.numpy()]
 
+    def held_out(self):
+        """A mask of the rows ``train_split`` held out for validation, or None if none were."""
+        if self.row_map is None:
+            return None
+        mask = np.ones(len(self.codes), dtype=bool)
+        mask[self.row_map.numpy()] = False
+        return mask
+
 
 class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     """Neural network classifier that is robust to wrong training labels.
@@ -501,9 +509,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
         if context.learned_epoch is None:  # a guess is as often wrong for a right label
             self.sample_cleanliness_[:] = 1.0
-        if context.row_map is not None:  # rows held out for validation are not judged
-            held_out = np.ones(len(codes), dtype=bool)
-            held_out[context.row_map.numpy()] = False
+        held_out = context.held_out()
+        if held_out is not None:  # rows held out for validation are not judged
             for values in (self.sample_cleanliness_, self.sample_difficulty_, self.sample_margin_):
                 values[held_out] = np.nan
         self.noise_mask_ = self.sample_cleanliness_ < 0.5
@@ -566,9 +573,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         """
         verdict, codes = context.verdict, context.codes.cpu().numpy()
         trusted = verdict.cleanliness(context.tracker.wrong.cpu().numpy(), codes)
-        if context.row_map is not None:  # rows held out for validation are not judged
-            held_out = np.ones(len(codes), dtype=bool)
-            held_out[context.row_map.numpy()] = False
+        held_out = context.held_out()
+        if held_out is not None:  # rows held out for validation are not judged
             trusted[held_out] = 0.0
         robust_state = self._component_states()
         self._load_component_states(context.base_state)
