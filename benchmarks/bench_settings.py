@@ -131,8 +131,8 @@ def run_fit(setting):
         ("ours", WrongEventClassifier(mixture=setting["mixture"], **params)),
     ]:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 model.fit(X, y)
         except FloatingPointError:  # a diverged loss raises, for both
             result[name] = None
@@ -144,6 +144,7 @@ def run_fit(setting):
         result["largest class share flagged"] = max(float(mask[y == c].mean()) for c in set(y))
         result["recall"] = float(mask[wrong].mean()) if wrong.any() else None
         result["base epoch"], result["warm-up"] = int(model.base_epoch_), model.warmup_epochs_
+        result["base model restored"] = any("base model (epoch" in str(w.message) for w in caught)
     return result
 
 
@@ -164,6 +165,8 @@ def report(results, args):
             f"  - noise {noise:.0%}: {len(part)} fits, {np.sum(part < -0.01)} worse, "
             f"{np.sum(part > 0.01)} better, mean {part.mean():+.3f}"
         )
+    restored = sum(r["base model restored"] for r in fits)
+    lines.append(f"- Base model restored because robust training undid it: {restored} fits.")
     lines += [
         "",
         "The 15 fits furthest below plain training:",
@@ -178,7 +181,8 @@ def report(results, args):
             f"| {r['data']} | {noise} | {r['lr']:g} | {r['epochs']} | {r['batch']} | "
             f"{r['optimizer']} | {r['module']} | {r['mixture']} | {r['plain']:.3f} | "
             f"{r['ours']:.3f} | {r['ours'] - r['plain']:+.3f} | {r['flagged']:.3f} "
-            f"({r['largest class share flagged']:.2f}) | {r['base epoch']} / {r['warm-up']} |"
+            f"({r['largest class share flagged']:.2f}) | {r['base epoch']} / {r['warm-up']}"
+            f"{' (restored)' if r['base model restored'] else ''} |"
         )
     return "\n".join(lines) + "\n"
 
