@@ -113,8 +113,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
-    store = RESULTS / "ranking.json"
-    rows = json.loads(store.read_text()) if store.exists() else {}
+    rows = {}
     for key in args.data:
         name, load = DATASETS[key]
         (X, y), params = load()
@@ -126,6 +125,8 @@ def main():
             rows[f"{name} | {kind} {rate:.1%}"] = dict(mean, seeds=args.seeds)
             print(json.dumps({noise: mean}), flush=True)
     RESULTS.mkdir(exist_ok=True)
+    store = RESULTS / "ranking.json"  # read now, so that runs in parallel keep each other's rows
+    rows = {**(json.loads(store.read_text()) if store.exists() else {}), **rows}
     store.write_text(json.dumps(rows, indent=1))
     lines = [
         "Made by `python benchmarks/bench_ranking.py` (see its docstring for the commands). "
