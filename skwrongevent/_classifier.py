@@ -94,10 +94,15 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        is refitted after every epoch on the updated counts. A flagged row
        is not fitted to its label, so when the network predicts that label
        anyway, the other rows vouch for it: it is weighed, and judged, as
-       a clean row at its class's largest clean count. Where no robust
-       epoch runs, the base model vouches the same way if it predicts most
-       of the flagged rows as their labels (it learned them late), or, in a
-       class the counts mostly flag, most of that class's flagged rows.
+       a clean row at its class's largest clean count. The final verdict
+       also asks that the fitted network doubt the label: give it no more
+       than one minus the mean probability it gives that class over the
+       rows labelled with it (confident learning's per-class threshold);
+       a row whose label it does not reject that firmly is judged clean
+       the same way. Where no robust epoch runs, the base model vouches
+       the same way if it predicts most of the flagged rows as their
+       labels (it learned them late), or, in a class the counts mostly
+       flag, most of that class's flagged rows.
        Where the robust network ends predicting the rows judged clean as
        their labels clearly less often than the base model (mean over
        classes), it has undone what it started from: the base model is
