@@ -4,7 +4,7 @@ Question: on digits (70/30 split, standardised) with 30% symmetric noise,
 which cleaner in front of ``LogisticRegression`` drops the wrong rows most
 precisely and completely, and gives the best clean-test accuracy?
 
-Claim (issue targets): precision and recall of the dropped rows >= 0.90 each,
+Claim (targets): precision and recall of the dropped rows >= 0.90 each,
 downstream accuracy at least cleanlab's ``CleanLearning(LogisticRegression())``;
 imbalanced-learn's ``EditedNearestNeighbours`` for reference.
 

@@ -4,7 +4,7 @@ Question: on scikit-learn's digits (70/30 split, standardised) with 40% of the
 training labels replaced by a different class, does ``WrongEventClassifier``
 with default settings beat the same network trained plainly, and at what cost?
 
-Claim (issue targets): clean-test accuracy >= 0.92, detection AUROC of
+Claim (targets): clean-test accuracy >= 0.92, detection AUROC of
 ``1 - sample_cleanliness_`` >= 0.98, fit time <= 2.5x a plain skorch fit of
 the same module, optimiser, learning rate and epochs, all in one run.
 

@@ -442,7 +442,7 @@ def headline_table(records):
 
 
 def target_lines(records):
-    """Each issue target, per case and noise, as met or missed with its numbers."""
+    """Each target, per case and noise, as met or missed with its numbers."""
     lines = ["| case | noise | target | ours | bound | verdict |", "|---|---|---|---|---|---|"]
     for case, noise in dict.fromkeys((r["case"], r["noise"]) for r in records):
 
