@@ -53,7 +53,6 @@ class _IdoContext(FitContext):
         self.warmup_counts = None  # the wrong events at the end of the warm-up
         self.robust_kept = True  # False where the base model replaced the robust network
         self.agreement = None  # the base and the robust network's, see _keep_better_network
-        self.doubted = None  # rows whose label the fitted network doubts, see _set_row_statistics
 
     def judged(self, values):
         """The entries of ``values`` (a per-row tensor) for the rows trained on, as an array.
@@ -94,15 +93,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        is refitted after every epoch on the updated counts. A flagged row
        is not fitted to its label, so when the network predicts that label
        anyway, the other rows vouch for it: it is weighed, and judged, as
-       a clean row at its class's largest clean count. The final verdict
-       also asks that the fitted network doubt the label: give it no more
-       than one minus the mean probability it gives that class over the
-       rows labelled with it (confident learning's per-class threshold);
-       a row whose label it does not reject that firmly is judged clean
-       the same way. Where no robust epoch runs, the base model vouches
-       the same way if it predicts most of the flagged rows as their
-       labels (it learned them late), or, in a class the counts mostly
-       flag, most of that class's flagged rows.
+       a clean row at its class's largest clean count. Where no robust
+       epoch runs, the base model vouches the same way if it predicts most
+       of the flagged rows as their labels (it learned them late), or, in a
+       class the counts mostly flag, most of that class's flagged rows.
        Where the robust network ends predicting the rows judged clean as
        their labels clearly less often than the base model (mean over
        classes), it has undone what it started from: the base model is
@@ -491,7 +485,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         code_type = np.min_scalar_type(len(self.classes_))
         self._given_codes = codes.astype(code_type)
         tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
-        self._predicted_codes, context.doubted = self._predict_training_rows(context, code_type)
+        self._predicted_codes = self._predict_training_rows(context, code_type)
         if context.stage == 2 and context.base_state is not None:
             self._keep_better_network(context, code_type)
         verdict = context.verdict
@@ -506,13 +500,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             if context.stage == 2 and context.robust_kept
             else self._base_model_vouches(context, counts, codes)
         )
-        # A row whose label the network does not doubt is vouched for like one it predicts as
-        # its label: the rest of the data gives no reason to think the label wrong.
         predicted = None
-        if np.any(vouching):
-            predicted = np.where(context.doubted, self._predicted_codes, codes)
-            if not np.all(vouching):
-                predicted = np.where(vouching[codes], predicted, -1)
+        if np.all(vouching):
+            predicted = self._predicted_codes
+        elif np.any(vouching):
+            predicted = np.where(vouching[codes], self._predicted_codes, -1)
         self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
         self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
         if context.learned_epoch is None:  # a guess is as often wrong for a right label
@@ -586,14 +578,14 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             trusted[held_out] = 0.0
         robust_state = self._component_states()
         self._load_component_states(context.base_state)
-        base, doubted = self._predict_training_rows(context, code_type)
+        base = self._predict_training_rows(context, code_type)
         context.agreement, base_is_better = _compare_agreements(
             base, self._predicted_codes, codes, trusted, len(self.classes_)
         )
         if not base_is_better:
             self._load_component_states(robust_state)
             return
-        self._predicted_codes, context.doubted = base, doubted
+        self._predicted_codes = base
         context.robust_kept = False
         context.network_is_base = True
         context.tracker.wrong = context.warmup_counts.to(torch.int32)
@@ -605,40 +597,25 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         )
 
     def _predict_training_rows(self, context, code_type):
-        """The fitted network's prediction of each training row, and whether it doubts the label.
+        """The fitted network's prediction of each training row, as class codes.
 
         One pass in evaluation mode over the training set, on the rows
         themselves (no views), as ``predict`` would answer: a flagged row is
         not fitted to its label, so this prediction is the rest of the
-        data's opinion of it. The network doubts a row's label where it
-        gives the label at most ``1 - t``, with ``t`` the mean probability it
-        gives that class over the rows labelled with it (the per-class
-        threshold of confident learning, as in cleanlab): it rejects the
-        label as firmly as it typically accepts the class. Only the codes, in
-        ``code_type``, and the doubt are kept.
+        data's opinion of it. Only the codes are kept, in ``code_type``.
         """
-        given = self._given_codes
         if not context.epoch:
-            return given.copy(), np.zeros(len(given), dtype=bool)
+            return self._given_codes.copy()
         self._set_training(False)
-        predicted = np.empty(len(given), dtype=code_type)
-        of_label = np.empty(len(given), dtype=np.float32)
-        held_out = context.held_out()
-        judged = slice(None) if held_out is None else ~held_out
+        predicted = np.empty(len(self._given_codes), dtype=code_type)
         start = 0
         with torch.no_grad():
             for batch in self.get_iterator(context.dataset, training=False):
                 logits = first_output(self.infer(unpack_data(batch)[0], **context.forward_params))
-                proba = self._gather(self._logits(logits).float().softmax(dim=1))
-                part = slice(start, start + len(proba))
-                labels = torch.as_tensor(given[part], device=proba.device).long()
-                predicted[part] = proba.argmax(dim=1).cpu().numpy()
-                of_label[part] = proba.gather(1, labels[:, None])[:, 0].cpu().numpy()
-                start += len(proba)
-        n_classes = len(self.classes_)
-        label_total = np.bincount(given[judged], weights=of_label[judged], minlength=n_classes)
-        threshold = label_total / np.maximum(np.bincount(given[judged], minlength=n_classes), 1)
-        return predicted, of_label <= 1 - threshold[given]
+                codes = self._gather(logits.argmax(dim=1)).cpu().numpy()
+                predicted[start : start + len(codes)] = codes
+                start += len(codes)
+        return predicted
 
     def _gather(self, tensor):
         """A batch's per-row results from every process (one process: the tensor itself)."""

@@ -279,14 +279,6 @@ def test_digits_detection_and_accuracy(fitted_digits, noisy_digits):
     assert clf.sample_difficulty_[~noise_mask].mean() < clf.sample_difficulty_[noise_mask].mean()
 
 
-def doubted(clf, X):
-    """Rows whose label ``clf`` gives at most 1 - the mean probability it gives the class."""
-    codes = np.searchsorted(clf.classes_, clf.given_labels_)
-    of_label = clf.predict_proba(X)[np.arange(len(codes)), codes]
-    threshold = np.bincount(codes, of_label) / np.bincount(codes)
-    return of_label <= 1 - threshold[codes]
-
-
 def test_fitted_diagnostics_and_history(fitted_digits, noisy_digits):
     clf = fitted_digits
     assert clf.warmup_epochs_ + clf.robust_epochs_ == clf.max_epochs
@@ -296,15 +288,14 @@ def test_fitted_diagnostics_and_history(fitted_digits, noisy_digits):
     assert clf.class_mixtures_ is None and isinstance(clf.mixture_, BetaMixture)
     # The fitted network's predictions, in evaluation mode on the rows themselves.
     np.testing.assert_array_equal(clf.predicted_labels_, clf.predict(noisy_digits[0]))
-    # Looked up in a float32 table; a row the final network predicts as its label, or whose
-    # label it does not doubt, is clean.
-    vouched = (clf.predicted_labels_ == clf.given_labels_) | ~doubted(clf, noisy_digits[0])
+    # Looked up in a float32 table; a row the final network predicts as its label is clean.
+    agrees = clf.predicted_labels_ == clf.given_labels_
     np.testing.assert_allclose(
-        clf.sample_cleanliness_[~vouched],
-        clf.mixture_.predict_proba(clf.wrong_events_[~vouched])[:, 0],
+        clf.sample_cleanliness_[~agrees],
+        clf.mixture_.predict_proba(clf.wrong_events_[~agrees])[:, 0],
         atol=1e-6,
     )
-    assert not np.any(clf.noise_mask_ & vouched)
+    assert not np.any(clf.noise_mask_ & agrees)
     stages = clf.history[:, "stage"]
     assert stages == [1] * clf.warmup_epochs_ + [2] * clf.robust_epochs_
     assert clf.history[1 : clf.warmup_epochs_, "prediction_change"] == list(clf.prediction_changes_)
@@ -319,14 +310,14 @@ def test_per_class_mixture_option(noisy_digits):
     assert all(isinstance(m, BetaMixture) for m in clf.class_mixtures_)
     assert not len(clf.capped_classes_)
     codes = np.searchsorted(clf.classes_, y_noisy)
-    # Vouched rows may be judged cleaner than their count says, never noisier.
-    vouched = (clf.predicted_labels_ == y_noisy) | ~doubted(clf, X_train)
+    # Rows predicted as their label may be judged cleaner than their count says, never noisier.
+    agrees = clf.predicted_labels_ == y_noisy
     for code, mixture in enumerate(clf.class_mixtures_):
         rows = codes == code
         expected = mixture.predict_proba(clf.wrong_events_[rows])[:, 0]
         cleanliness = clf.sample_cleanliness_[rows]
-        np.testing.assert_allclose(cleanliness[~vouched[rows]], expected[~vouched[rows]], atol=1e-6)
-        assert np.all(cleanliness[vouched[rows]] >= expected[vouched[rows]] - 1e-6)
+        np.testing.assert_allclose(cleanliness[~agrees[rows]], expected[~agrees[rows]], atol=1e-6)
+        assert np.all(cleanliness[agrees[rows]] >= expected[agrees[rows]] - 1e-6)
     assert roc_auc_score(noise_mask, 1 - clf.sample_cleanliness_) > 0.9
 
 
@@ -843,22 +834,8 @@ def test_a_warmup_only_network_vouches_for_flagged_rows_where_it_learned_most(no
     learned = clf.predicted_labels_ == y_noisy
     assert (learned[by_counts].mean() > 0.5) == vouches
     assert np.any(by_counts & learned)
-    expected = by_counts & ~learned & doubted(clf, X / 16) if vouches else by_counts
+    expected = by_counts & ~learned if vouches else by_counts
     np.testing.assert_array_equal(clf.noise_mask_, expected)
-
-
-def test_a_row_is_flagged_only_where_the_fitted_network_doubts_its_label():
-    # A flagged row is not fitted to its label. Where the fitted network still gives the label
-    # more than 1 - t, with t the mean probability it gives the class over the rows labelled
-    # with it, it does not reject the label as firmly as it accepts the class: not flagged.
-    X, y = make_classification(600, n_informative=5, n_classes=3, class_sep=0.8, random_state=0)
-    y_noisy, wrong = inject_label_noise(y, 0.02, random_state=0)
-    clf = WrongEventClassifier(random_state=0).fit(X, y_noisy)
-    by_counts = clf.mixture_.predict_proba(clf.wrong_events_)[:, 0] < 0.5
-    not_doubted = ~doubted(clf, X)
-    assert np.any(by_counts & (clf.predicted_labels_ != y_noisy) & not_doubted)
-    assert np.any(clf.noise_mask_ & wrong)
-    assert not np.any(clf.noise_mask_ & not_doubted)
 
 
 def test_a_warmup_only_network_vouches_for_a_class_the_counts_mostly_flag():
