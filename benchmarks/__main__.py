@@ -15,6 +15,7 @@ HERE = Path(__file__).parent
 BENCHMARKS = {
     "headline": "run.py",
     "robustness": "robustness.py",
+    "tables": "bench_tables.py",
     "settings": "bench_settings.py",
     "digits": "bench_digits.py",
     "cleaning": "bench_cleaning.py",

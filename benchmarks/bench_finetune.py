@@ -30,13 +30,11 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from loaders import SmallResNet, cifar
 from sklearn.metrics import roc_auc_score
 
 from skwrongevent import NetClassifier, WrongEventClassifier, inject_label_noise
-from skwrongevent._report import rank_label_issues
 
 RESULTS = Path(__file__).parent / "results"
 SETTINGS = dict(max_epochs=15, lr=3e-3, batch_size=128, random_state=0)
@@ -75,10 +73,10 @@ class Pretrained(SmallResNet):
 
 
 def detection(model, is_wrong):
-    order = rank_label_issues(model.noise_mask_, model.sample_margin_)
-    score = np.empty(len(order))
-    score[order] = np.arange(len(order), 0, -1)
-    return roc_auc_score(is_wrong, score), roc_auc_score(is_wrong, model.wrong_events_)
+    return (
+        roc_auc_score(is_wrong, -model.label_quality_),
+        roc_auc_score(is_wrong, model.wrong_events_),
+    )
 
 
 def main():

@@ -41,7 +41,6 @@ from loaders import CIFAR_LOOK_ALIKE, MnistCNN, SmallResNet, cifar, digits, lett
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from skwrongevent import NetClassifier, WrongEventClassifier, inject_label_noise
-from skwrongevent._report import rank_label_issues
 
 RESULTS = Path(__file__).parent / "results"
 NOISES = {
@@ -85,9 +84,7 @@ def run_case(X, y, kind, rate, seed, params, pairs=None):
     start = time.perf_counter()
     clf = WrongEventClassifier(**common).fit(X, y_noisy)
     seconds = {"WrongEventClassifier": time.perf_counter() - start}
-    result["WrongEventClassifier"] = scores(
-        rank_label_issues(clf.noise_mask_, clf.sample_margin_), is_wrong
-    )
+    result["WrongEventClassifier"] = scores(np.argsort(clf.label_quality_, kind="stable"), is_wrong)
     result["flagged"] = clf.noise_mask_.mean()
     start = time.perf_counter()
     folds = StratifiedKFold(5, shuffle=True, random_state=seed)

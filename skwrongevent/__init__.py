@@ -10,10 +10,11 @@ from ._base import NetClassifier
 from ._classifier import WrongEventClassifier
 from ._cleaner import WrongEventCleaner, find_label_issues
 from ._ido import WrongEventTracker, label_margin, robust_loss, select_base_epoch
-from ._mixture import BetaMixture, WrongEventVerdict
+from ._mixture import BetaMixture, WrongEventMixture
 from ._modules import MLP
 from ._noise import inject_label_noise
 from ._plotting import WrongEventDisplay
+from ._verdict import Verdict, judge
 from ._views import ImageViews, TabularViews
 
 __version__ = "0.1.0.dev0"
@@ -30,9 +31,11 @@ __all__ = [
     "WrongEventCleaner",
     "WrongEventDisplay",
     "WrongEventTracker",
-    "WrongEventVerdict",
+    "WrongEventMixture",
+    "Verdict",
     "find_label_issues",
     "inject_label_noise",
+    "judge",
     "label_margin",
     "robust_loss",
     "select_base_epoch",

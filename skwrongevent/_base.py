@@ -596,6 +596,52 @@ class NetClassifier(NeuralNetClassifier):
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
+    def _component_states(self):
+        """A copy of the weights of every module and criterion skorch knows of."""
+        return {
+            name: {
+                key: tensor.detach().clone()
+                for key, tensor in getattr(self, name + "_").state_dict().items()
+            }
+            for name in (*self._modules, *self._criteria)
+        }
+
+    def _load_component_states(self, states):
+        for name, state in states.items():
+            getattr(self, name + "_").load_state_dict(state)
+
+    def _predict_dataset(self, dataset, forward_params, code_type):
+        """The network's prediction of each row of a dataset, as class codes in ``code_type``.
+
+        One pass in evaluation mode, as ``predict`` would answer, keeping
+        only the codes.
+        """
+        self._set_training(False)
+        predicted = np.empty(len(dataset), dtype=code_type)
+        start = 0
+        with torch.no_grad():
+            for batch in self.get_iterator(dataset, training=False):
+                logits = first_output(self.infer(unpack_data(batch)[0], **forward_params))
+                codes = self._gather(logits.argmax(dim=1)).cpu().numpy()
+                predicted[start : start + len(codes)] = codes
+                start += len(codes)
+        return predicted
+
+    def _gather(self, tensor):
+        """A batch's per-row results from every process (one process: the tensor itself)."""
+        return tensor
+
+    def _logits(self, output):
+        """The module's output as logits for the robust loss and the label margins.
+
+        With ``NLLLoss`` the module returns probabilities, as in skorch's
+        examples, and their logarithms are logits (skorch's ``get_loss``
+        takes the same logarithm); otherwise it returns logits.
+        """
+        if self._returns_probabilities():
+            return torch.log(output + torch.finfo(output.dtype).eps)
+        return output
+
     def _backward(self, loss):
         loss.backward()
 

@@ -1,75 +1,32 @@
 """WrongEventClassifier: the IDO method as a skorch classifier."""
 
 import math
-import warnings
+import os  # EXPERIMENT
 from numbers import Real
 
 import numpy as np
 import torch
-from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from skorch.callbacks import LRScheduler
 from skorch.dataset import unpack_data
 
-from ._base import FitContext, NetClassifier, first_output
+from ._base import NetClassifier, first_output
 from ._data import to_device
-from ._ido import WrongEventTracker, label_margin, robust_loss, select_base_epoch
-from ._mixture import WrongEventVerdict, _chunks
+from ._ido import IdoContext, label_margin, robust_loss, select_base_epoch
+from ._mixture import WrongEventMixture
 from ._report import LabelIssuesMixin
-from ._views import ImageViews, TabularViews
+from ._verdict import (
+    beats_chance,
+    better_network,
+    evidence_strength,
+    fit_messages,
+    judge,
+    margin_auroc,
+    warn,
+)
+from ._views import identity, make_views, replayable_randomness, view_functions
 
 FINAL_LR_FACTOR = 0.1
-MIN_WARMUP_EPOCHS = 3
-# Below this side, a one-pixel crop offset or a rotation resamples most of an image: on 8 x 8
-# digits the default views cost 9-21 points of accuracy on clean labels.
-MIN_VIEW_SIDE = 16
-# Views guard against memorising wrong labels. Where the warm-up finds fewer, they only add
-# risk: on clean tables (0-4% flagged) they cost up to 5 points, on MNIST with 0.5-3% wrong
-# labels about 1 point.
-MIN_FLAGGED_FOR_VIEWS = 0.05
-# A network has learned once its training predictions agree with the given labels more often
-# than predictions independent of the rows would, by this many standard deviations.
-MIN_AGREEMENT_Z = 2
-
-
-class _IdoContext(FitContext):
-    """Scratch state of one fit of the two stages, dropped when ``fit`` returns."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.tracker = WrongEventTracker(self.codes)
-        self.stage = 1
-        self.epoch = 0
-        self.prediction_changes = []
-        self.base_epoch = 0
-        self.base_state = None
-        self.learned_epoch = None  # the first epoch whose predictions beat chance
-        self.views = None
-        self.verdict = None
-        self.dataset = None  # the dataset of every row and the module's forward parameters,
-        self.forward_params = {}  # for the final prediction of every row
-        self.initial_lrs = None
-        self.network_is_base = False  # whether the fitted network is the base model
-        self.warmup_counts = None  # the wrong events at the end of the warm-up
-        self.robust_kept = True  # False where the base model replaced the robust network
-        self.agreement = None  # the base and the robust network's, see _keep_better_network
-
-    def judged(self, values):
-        """The entries of ``values`` (a per-row tensor) for the rows trained on, as an array.
-
-        Rows that ``train_split`` holds out for validation are not trained
-        on, so they have no wrong events to judge them by.
-        """
-        values = values.cpu().numpy()
-        return values if self.row_map is None else values[self.row_map.numpy()]
-
-    def held_out(self):
-        """A mask of the rows ``train_split`` held out for validation, or None if none were."""
-        if self.row_map is None:
-            return None
-        mask = np.ones(len(self.codes), dtype=bool)
-        mask[self.row_map.numpy()] = False
-        return mask
 
 
 class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
@@ -89,19 +46,26 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        on the counts gives each row a clean probability and a difficulty,
        and the loss over a weak and a strong view of each row weights a
        cross-entropy, a consistency and an entropy term per row by these,
-       with no coefficients to tune (:meth:`get_robust_loss`). The verdict
-       is refitted after every epoch on the updated counts. A flagged row
-       is not fitted to its label, so when the network predicts that label
-       anyway, the other rows vouch for it: it is weighed, and judged, as
-       a clean row at its class's largest clean count. Where no robust
-       epoch runs, the base model vouches the same way if it predicts most
-       of the flagged rows as their labels (it learned them late), or, in a
-       class the counts mostly flag, most of that class's flagged rows.
-       Where the robust network ends predicting the rows judged clean as
-       their labels clearly less often than the base model (mean over
-       classes), it has undone what it started from: the base model is
-       restored, with a warning, and the rows are judged by the warm-up's
-       counts.
+       with no coefficients to tune (:meth:`get_robust_loss`). The mixture
+       is refitted after every epoch on the updated counts.
+
+    Stage 2 acts only as far as the evidence goes: a wrong label is
+    out-voted by its true class (average label margin near -1), a hard
+    but right row is a coin flip (near 0), so each row's weights depart
+    from plain training's by ``evidence_strength_``, minus the mean margin
+    of the rows the warm-up flags (:func:`evidence_strength`). At 0,
+    training goes on plainly from the last warm-up epoch and only the
+    counting remains. Where robust training ends fitting the rows judged
+    clean worse than the base model, or predicting fewer classes, the base
+    model is kept, with a warning.
+
+    The scores (``sample_cleanliness_``, the report's ``label_quality``)
+    are the counts' evidence and nothing else. Guards limit what is done
+    with them: a class the counts would mostly flag keeps its rows below its
+    median count (``capped_classes_``), and one the network also rarely
+    predicts keeps all of them (``withheld_classes_``): these rows are
+    neither down-weighted nor in ``noise_mask_``, and a warning names the
+    classes.
 
     Batches, callbacks, datasets, samplers, ``LRScheduler`` callbacks and
     ``sample_weight`` work as in skorch; the row each count belongs to is
@@ -119,30 +83,31 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         the given labels no better than chance, and then while the
         prediction-change curve is still falling: until then the network is
         still learning, and its counts cannot tell a wrong label from a row
-        not learned yet. ``1.0`` skips robust
-        training: the fitted network is the base model and the verdict
-        comes from the warm-up counts and its predictions.
+        not learned yet. ``1.0`` skips robust training: the fitted network
+        is the base model.
     mixture : {"global", "per_class"}, default="global"
         One beta mixture for all rows, or one per given class (the paper's
-        choice). The global one matched or beat the per-class one in our
-        benchmarks on tabular data and does not flag the clean rows of
-        easy classes when labels are nearly clean.
+        choice; it flags the clean rows of easy classes when labels are
+        nearly clean).
     views : "auto", None, estimator or (callable, callable), default="auto"
         How the robust stage makes the weak and strong view of a batch.
         ``"auto"`` uses :class:`ImageViews` for images (channels, height,
         width) of at least 16 pixels a side and :class:`TabularViews` for
-        rows of features, when the warm-up's verdict flags at least 5% of
-        the rows, and the rows themselves otherwise: views guard against
-        memorising wrong labels, and where there are few, they only add
-        risk (on clean imbalanced tables or sharp class boundaries they
-        cost up to 5 points, on MNIST with 0.5-3% wrong labels about 1).
-        Smaller images, where resampling changes most pixels, and other
-        input (dicts, sequences, integer token ids) use the rows
-        themselves. ``None`` uses the batch
-        itself for both. An estimator with ``weak`` and
-        ``strong`` methods is cloned and fitted on a sample of the training
-        rows; a pair of callables is used as is. Each maps a batch (tensor,
-        or dict of tensors for dict input) to a batch on the same device.
+        rows of features, when the warm-up flags at least 5% of the rows,
+        and the rows themselves otherwise: views guard against memorising
+        wrong labels, and where there are few, they only add risk. Smaller
+        images, where resampling changes most pixels, and other input
+        (dicts, sequences, integer token ids) use the rows themselves.
+        ``None`` uses the batch itself for both. An estimator with ``weak``
+        and ``strong`` methods is cloned and fitted on a sample of the
+        training rows; a pair of callables is used as is. Each maps a batch
+        (tensor, or dict of tensors for dict input) to a batch on the same
+        device.
+    strength : "auto" or float in [0, 1], default="auto"
+        How far the robust stage's per-row weights depart from plain
+        training's (see above). ``"auto"`` measures it from the warm-up
+        (:func:`evidence_strength`); 1.0 always applies the method in full,
+        as published; 0.0 trains plainly after the warm-up and only counts.
     **kwargs
         Every parameter of :class:`NetClassifier` (``criterion``,
         ``train_split``, ``optimizer``, ``lr``, ``max_epochs``, ``batch_size``, ``device``,
@@ -164,19 +129,30 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     wrong_events_ : ndarray of shape (n_rows,), dtype=int32
         Wrong-event count of each training row at the end of training (of
         the warm-up, where the base model was restored).
-    sample_cleanliness_ : ndarray of shape (n_rows,), dtype=float32
-        Probability that each row's label is right.
+    sample_cleanliness_ : ndarray of shape (n_rows,), dtype=float64
+        Probability that each row's label is right: the clean posterior of
+        its mixture at its count, never raised or lowered by a guard.
     sample_difficulty_ : ndarray of shape (n_rows,), dtype=float32
         Where each row sits inside the clean component, in [0, 1]: 0 for
         rows never wrong, near 1 for rows wrong as often as the hardest
         clean rows.
     noise_mask_ : ndarray of shape (n_rows,), dtype=bool
-        ``sample_cleanliness_ < 0.5``: the rows whose label is judged wrong.
+        ``sample_cleanliness_ < 0.5``, less the rows of guarded classes
+        kept (see above): the rows judged mislabelled.
     sample_margin_ : ndarray of shape (n_rows,), dtype=float32
         Each row's :func:`label_margin` averaged over its training passes,
-        in [-1, 1]: a finer ranking than the counts, lowest most likely
-        wrong. Reports and :func:`find_label_issues` order the rows in
-        ``noise_mask_`` by it.
+        in [-1, 1], lowest most likely wrong.
+    label_quality_ : ndarray of shape (n_rows,), dtype=float64
+        The clean posterior at the count moved up by ``(1 - margin) / 2``:
+        ordered as the counts, ties broken by the margin. The report is
+        sorted by it.
+    detection_auroc_ : float
+        The fit's own estimate of how well the warm-up's counts rank wrong
+        labels first, from the margins (:func:`margin_auroc`); NaN without a
+        switch to robust training.
+    evidence_strength_ : float
+        How far the robust stage's weights departed from plain training's,
+        in [0, 1]; 0 where training went on plainly.
     given_labels_ : ndarray of shape (n_rows,)
         Each training row's label as given.
     predicted_labels_ : ndarray of shape (n_rows,)
@@ -186,13 +162,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         The final mixture on all judged rows' counts.
     class_mixtures_ : list of BetaMixture or None
         With ``mixture="per_class"``, the mixture each class used.
-    capped_classes_ : ndarray
-        Classes most of whose rows the final verdict would flag; only the
-        rows above each one's median count stay flagged (see
-        :class:`WrongEventVerdict`).
-    withheld_classes_ : ndarray
-        Capped classes the network also rarely predicts, more likely not
-        learned than mislabelled; their rows count as clean.
+    capped_classes_, withheld_classes_ : ndarray
+        The guarded classes (see above and :func:`judge`).
     views_ : estimator, (callable, callable) or None
         The views the robust stage used: a fitted clone of the views
         estimator, the given pair, or None. Absent without a robust stage.
@@ -202,7 +173,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         Warm-up epoch whose weights started robust training (and are the
         fitted network's, where the base model was restored).
     warmup_epochs_, robust_epochs_ : int
-        Epochs run in each stage.
+        Epochs run in each stage; epochs trained on plainly after a weak
+        warm-up verdict count as warm-up.
     n_features_in_, feature_names_in_, input_shape_, module_, history_
         As in :class:`NetClassifier`; the history also records ``stage``
         and ``prediction_change``.
@@ -211,16 +183,14 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     --------
     NetClassifier : the same network trained plainly.
     WrongEventCleaner : drops the rows this model judges mislabelled.
-    WrongEventVerdict : the verdict on the counts.
+    judge : the verdict on the counts.
 
     Notes
     -----
     The two views of a batch go through the network one after the other
     with the same random state, so a dropout network drops the same units
     for both: the consistency term then measures what the views change,
-    not dropout noise (with it, the term rewarded shrinking all logits
-    towards a constant prediction). Batch-normalisation statistics are
-    computed per view.
+    not dropout noise. Batch-normalisation statistics are computed per view.
 
     References
     ----------
@@ -246,17 +216,26 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         "warmup_fraction": [Interval(Real, 0, 1, closed="right")],
         "mixture": [StrOptions({"global", "per_class"})],
         "views": [StrOptions({"auto"}), None, tuple, HasMethods(["weak", "strong"])],
+        "strength": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
     }
 
     _all_reduce = None  # sums a tensor across processes in place, in distributed fits
 
     def __init__(
-        self, module=None, *, warmup_fraction=0.25, mixture="global", views="auto", **kwargs
+        self,
+        module=None,
+        *,
+        warmup_fraction=0.25,
+        mixture="global",
+        views="auto",
+        strength="auto",
+        **kwargs,
     ):
         super().__init__(module, **kwargs)
         self.warmup_fraction = warmup_fraction
         self.mixture = mixture
         self.views = views
+        self.strength = strength
 
     # ------------------------------------------------------------------
     # The two stages
@@ -264,8 +243,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
-        held_out = self._fit_context.row_map is not None  # then dataset_train is a Subset
-        self._fit_context.dataset = dataset_train.dataset if held_out else dataset_train
+        context = self._fit_context
+        held_out = context.row_map is not None  # then dataset_train is a Subset
+        context.dataset = dataset_train.dataset if held_out else dataset_train
         return dataset_train, dataset_valid
 
     def _check_params(self):
@@ -274,13 +254,13 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         if isinstance(views, tuple) and not (len(views) == 2 and all(map(callable, views))):
             raise ValueError(f"views must be a pair of callables (weak, strong), got {views!r}.")
 
-    def _make_fit_context(self, X, codes, weights, context_class=_IdoContext):
+    def _make_fit_context(self, X, codes, weights, context_class=IdoContext):
         context = super()._make_fit_context(X, codes, weights, context_class)
         context.warmup_epochs = min(
             self.max_epochs, max(1, round(self.warmup_fraction * self.max_epochs))
         )
         context.robust_epochs = self.max_epochs - context.warmup_epochs
-        context.verdict = WrongEventVerdict(
+        context.mixture = WrongEventMixture(
             self.mixture, len(self.classes_), context.warmup_epochs + 2 * context.robust_epochs
         )
         return context
@@ -306,7 +286,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         context = self._fit_context
         context.epoch += 1
         if context.epoch == context.warmup_epochs + 1:
-            self._start_robust_stage()
+            self._end_warmup(context)
         self.history.record("stage", context.stage)
         if context.stage == 2 and context.initial_lrs is not None:
             self._anneal_learning_rate(context.epoch - context.warmup_epochs - 1, context)
@@ -316,7 +296,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         changes, counted = context.tracker.end_epoch(self._all_reduce)
         self.history.record("prediction_change", changes)
         self.history.record("rows_counted", counted)
-        if context.stage == 1:
+        if context.stage == 1 and context.epoch <= context.warmup_epochs:
             self._keep_base_model(context)
             if context.epoch == context.warmup_epochs == context.base_epoch < self.max_epochs:
                 # The prediction-change curve is still falling: the network is still learning
@@ -325,104 +305,107 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 context.warmup_epochs += 1
                 context.robust_epochs -= 1
         if context.stage == 2 or context.epoch == context.warmup_epochs:
-            self._judge_rows()
+            self._judge_rows(context)
 
     def _keep_base_model(self, context):
         if context.epoch > 1:
             context.prediction_changes.append(self.history[-1, "prediction_change"])
-        if context.learned_epoch is None and self._beats_chance(context):
+        if context.learned_epoch is None and beats_chance(
+            *context.tracker.agreement(len(self.classes_))
+        ):
             context.learned_epoch = context.epoch
-        if self.select_base_epoch(np.asarray(context.prediction_changes)) == context.epoch:
+        # Until the network beats chance its prediction changes are the churn of guessing,
+        # and it has learned nothing for a wrong label to spoil: the current epoch is kept.
+        base_epoch = context.epoch
+        if context.learned_epoch is not None:
+            changes = np.asarray(context.prediction_changes)
+            base_epoch = self.select_base_epoch(changes, first_epoch=context.learned_epoch)
+        if base_epoch == context.epoch:
             context.base_epoch = context.epoch
             context.base_state = self._component_states()
 
-    def _beats_chance(self, context):
-        """Whether the last training predictions agree with the given labels beyond chance.
-
-        Predictions independent of the rows (a constant predictor, or one
-        that guesses) agree with a label as often as the predicted classes'
-        shares times the labels' shares say; the network must beat that by
-        ``MIN_AGREEMENT_Z`` binomial standard deviations. Counted on the
-        device in chunks of rows, so that no temporary grows with the data.
-        """
-        tracker, bins = context.tracker, len(self.classes_) + 1  # bin 0: rows not seen
-        counts = torch.zeros((3, bins), dtype=torch.int64, device=tracker.labels.device)
-        for part in _chunks(len(tracker.labels)):
-            predicted, labels = tracker.last_prediction[part], tracker.labels[part]
-            counts[0] += torch.bincount(predicted + 1, minlength=bins)
-            counts[1] += torch.bincount(torch.where(predicted < 0, -1, labels) + 1, minlength=bins)
-            counts[2, 0] += (predicted == labels).count_nonzero()
-        predicted, labels, (agree, *_) = counts.tolist()
-        counted = sum(predicted[1:])
-        chance = np.dot(predicted[1:], labels[1:]) / max(counted, 1) ** 2
-        spread = math.sqrt(counted * chance * (1 - chance))
-        return agree - counted * chance > MIN_AGREEMENT_Z * spread
-
-    def _component_states(self):
-        """A copy of the weights of every module and criterion skorch knows of."""
-        return {
-            name: {
-                key: tensor.detach().clone()
-                for key, tensor in getattr(self, name + "_").state_dict().items()
-            }
-            for name in (*self._modules, *self._criteria)
-        }
-
-    def _load_component_states(self, states):
-        for name, state in states.items():
-            getattr(self, name + "_").load_state_dict(state)
-
-    def select_base_epoch(self, prediction_changes):
+    def select_base_epoch(self, prediction_changes, first_epoch=1):
         """The warm-up epoch whose weights start robust training; override to change the rule.
 
-        Called after every warm-up epoch with the curve so far; the weights
-        of the epoch it returns are kept.
+        Called after every warm-up epoch once the network's training
+        predictions agree with the given labels beyond chance, with the
+        curve so far; the weights of the epoch it returns are kept.
 
         Parameters
         ----------
         prediction_changes : ndarray of shape (n_epochs - 1,)
             Rows whose prediction changed at epochs 2, 3, ...
+        first_epoch : int, default=1
+            The first epoch whose predictions beat chance: the curve is
+            read from there.
 
         Returns
         -------
         epoch : int
-            See :func:`select_base_epoch`. Until the network's training
-            predictions agree with the given labels beyond chance, the
-            current epoch: a network that has not learned has nothing for a
-            wrong label to spoil, and its prediction changes are the churn of
-            guessing, so the warm-up goes on. The curve is read from the
-            first epoch that beats chance.
+            See :func:`select_base_epoch`.
         """
-        context = getattr(self, "_fit_context", None)
-        first_epoch = 1 if context is None else context.learned_epoch
-        if first_epoch is None:
-            return len(prediction_changes) + 1
         return select_base_epoch(prediction_changes, first_epoch)
 
-    def _judge_rows(self):
-        context = self._fit_context
+    def _judge_rows(self, context, predicted=None, final=False):
+        """Refit the mixture on the user's rows and judge them; the robust loss reads the result."""
         tracker = context.tracker
-        context.verdict.fit(
-            context.judged(tracker.wrong),
-            context.judged(context.codes),
-            context.judged(tracker.last_prediction),
+        counts, codes = context.judged(tracker.wrong), context.judged(context.codes)
+        context.mixture.fit(counts, codes)
+        margin = context.judged(tracker.margin) / max(context.epoch, 1)
+        if predicted is None:
+            predicted = context.judged(tracker.last_prediction)
+        strength = 1.0 if final else context.strength
+        context.verdict = judge(
+            context.mixture, counts, codes, predicted=predicted, margin=margin, strength=strength
         )
         device = context.codes.device
         context.tracker.use_verdict(
-            torch.as_tensor(context.verdict.table_, dtype=torch.float32, device=device),
-            torch.as_tensor(context.verdict.clean_limit_, dtype=torch.int32, device=device),
+            torch.as_tensor(context.verdict.training_table, dtype=torch.float32, device=device),
+            torch.as_tensor(context.verdict.clean_limit, dtype=torch.int32, device=device),
         )
 
-    def _start_robust_stage(self):
-        context = self._fit_context
+    def _end_warmup(self, context):
+        """Measure the evidence; act on it from the base model, or train on plainly."""
+        counts = context.judged(context.tracker.wrong)
+        margin = context.judged(context.tracker.margin) / context.epoch
+        context.detection_auroc = margin_auroc(counts, margin)
+        last = context.judged(context.tracker.last_margin)
+        flagged = context.verdict.cleanliness < 0.5
+        context.strength = evidence_strength(margin[context.verdict.noise_mask])
+        if os.environ.get("RATIO") and flagged.any() and (~flagged).any():
+            context.strength = float(np.clip(-margin[flagged].mean() / max(margin[~flagged].mean(), 1e-6), 0, 1))
+        if self.strength != "auto":
+            context.strength = float(self.strength)
+        if os.environ.get("SWITCH_STATS"):
+            flagged = context.verdict.cleanliness < 0.5
+            self.switch_stats_ = dict(
+                switch_flagged=float(flagged.mean()),
+                m_flagged=float(margin[flagged].mean()) if flagged.any() else None,
+                m_unflagged=float(margin[~flagged].mean()) if (~flagged).any() else None,
+                share_negative=float((margin[flagged] < 0).mean()) if flagged.any() else None,
+                last_flagged=float(last[flagged].mean()) if flagged.any() else None,
+                last_unflagged=float(last[~flagged].mean()) if (~flagged).any() else None,
+                switch_auroc=context.detection_auroc,
+            )
+        if context.learned_epoch is None:
+            context.strength = 0.0
+        if context.strength == 0:
+            context.plain = True
+            return
+        context.stage = 2
+        self._judge_rows(context)  # at the strength measured
         if context.base_state is not None:
             self._load_component_states(context.base_state)
-        context.stage = 2
-        # The warm-up's counts, in case the base model is restored (see _keep_better_network).
         counts_type = torch.uint8 if context.warmup_epochs < 256 else torch.int32
         context.warmup_counts = context.tracker.wrong.to(counts_type)
-        self.views_ = self._make_views(context)
-        context.views = _view_functions(self.views_)
+        self.views_ = make_views(
+            self.views,
+            self.input_shape_,
+            np.issubdtype(getattr(context.X, "dtype", np.float32), np.integer),
+            np.mean(context.verdict.noise_mask),
+            context.sample,
+        )
+        context.views = view_functions(self.views_)
         self.optimizer_.state.clear()  # a fresh optimizer, still the same object
         user_schedules = any(isinstance(cb, LRScheduler) for _, cb in self.callbacks_)
         if not user_schedules:
@@ -435,276 +418,120 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         for group, start in zip(self.optimizer_.param_groups, context.initial_lrs, strict=True):
             group["lr"] = start * factor
 
-    def _make_views(self, context):
-        """The views of the robust stage: None, the user's pair, or a fitted estimator."""
-        views = self.views
-        if views is None or isinstance(views, tuple):
-            return views
-        if isinstance(views, str):
-            views = self._default_views(context)
-            if views is None:
-                return None
-        views = clone(views)
-        if hasattr(views, "fit"):
-            views.fit(*context.sample())
-        return views
-
-    def _default_views(self, context):
-        shape = self.input_shape_
-        if shape is None or np.issubdtype(getattr(context.X, "dtype", np.float32), np.integer):
-            return None  # dict input, and token ids, for which no view keeps an index's meaning
-        if len(shape) == 1:
-            views = TabularViews()
-        elif len(shape) == 3 and min(shape[1:]) >= MIN_VIEW_SIDE:
-            views = ImageViews()
-        else:
-            return None  # sequences, small images: the rows themselves
-        counts, codes = context.judged(context.tracker.wrong), context.judged(context.codes)
-        flagged = np.mean(context.verdict.cleanliness(counts, codes) < 0.5)
-        return views if flagged >= MIN_FLAGGED_FOR_VIEWS else None
-
     def _finish_fit(self):
         context = self._fit_context
         context.tracker.end_epoch(self._all_reduce)  # the passes of an interrupted epoch
         if context.stage == 1:
             self.views_ = None
-        self._judge_rows()
-        if not context.robust_epochs and context.base_state is not None:
-            self._load_component_states(context.base_state)
-        context.network_is_base = context.stage == 1 and (
-            not context.robust_epochs or context.base_epoch == context.epoch
-        )
-        self._set_row_statistics(context)
-        self._warn_about_verdict(context)
-
-    def _set_row_statistics(self, context):
-        tracker = context.tracker
-        codes = context.codes.cpu().numpy()
-        # Per-row results as small as they can be: label codes in the smallest integer type,
-        # decoded on access, and the tracker's counters released as soon as they are read.
+            if not (context.robust_epochs or context.plain) and context.base_state is not None:
+                self._load_component_states(context.base_state)
         code_type = np.min_scalar_type(len(self.classes_))
-        self._given_codes = codes.astype(code_type)
-        tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
+        self._given_codes = context.codes.cpu().numpy().astype(code_type)
         self._predicted_codes = self._predict_training_rows(context, code_type)
         if context.stage == 2 and context.base_state is not None:
             self._keep_better_network(context, code_type)
-        verdict = context.verdict
-        self.sample_margin_ = tracker.margin.div_(max(context.epoch, 1)).cpu().numpy()
-        tracker.margin = None
-        self.wrong_events_ = counts = tracker.wrong.cpu().numpy()
-        # As in the robust loss (see WrongEventTracker.weights), a flagged row that the final
-        # network predicts as its label is clean, if that network has not memorised labels.
-        # After robust training it was not fitted to them; see _base_model_vouches otherwise.
-        vouching = (
-            True
-            if context.stage == 2 and context.robust_kept
-            else self._base_model_vouches(context, counts, codes)
-        )
-        predicted = None
-        if np.all(vouching):
-            predicted = self._predicted_codes
-        elif np.any(vouching):
-            predicted = np.where(vouching[codes], self._predicted_codes, -1)
-        self.sample_cleanliness_ = verdict.cleanliness(counts, codes, predicted)
-        self.sample_difficulty_ = verdict.difficulty(counts, codes, predicted)
-        if context.learned_epoch is None:  # a guess is as often wrong for a right label
-            self.sample_cleanliness_[:] = 1.0
-        held_out = context.held_out()
-        if held_out is not None:  # rows held out for validation are not judged
-            for values in (self.sample_cleanliness_, self.sample_difficulty_, self.sample_margin_):
-                values[held_out] = np.nan
-        self.noise_mask_ = self.sample_cleanliness_ < 0.5
-        self.mixture_ = verdict.mixture_
-        self.class_mixtures_ = verdict.class_mixtures_
-        self.capped_classes_ = self.classes_[verdict.capped_classes_]
-        self.withheld_classes_ = self.classes_[verdict.withheld_classes_]
-        self.prediction_changes_ = np.asarray(context.prediction_changes, dtype=np.int64)
-        self.base_epoch_ = context.base_epoch
-        self.warmup_epochs_ = min(context.epoch, context.warmup_epochs)
-        self.robust_epochs_ = context.epoch - self.warmup_epochs_
-
-    def _base_model_vouches(self, context, counts, codes):
-        """Which classes' rows a warm-up-only fit's network may vouch for.
-
-        It must be the base model (the last epoch before the prediction-change
-        curve stopped falling, or the weights reloaded from it), and it must
-        predict most of the rows that the counts flag as their labels. A network
-        that learned most of them while fewer of its predictions changed every
-        epoch learned them late, as hard rows are learned; had it memorised
-        wrong labels, they would churn. Where it predicts fewer, the ones it
-        does may be wrong labels memorised early, which happens with many wrong
-        labels, so the counts decide, except in a class the counts mostly flag
-        while the network predicts most of its flagged rows as the class: no
-        class's labels can be mostly wrong, so that class was learned late.
-
-        Returns
-        -------
-        vouching : ndarray of shape (n_classes,), dtype=bool
-        """
-        n_classes = len(self.classes_)
-        if not context.network_is_base:  # a warm-up interrupted after its base epoch
-            return np.zeros(n_classes, dtype=bool)
-        flagged = context.verdict.cleanliness(counts, codes) < 0.5
-        learned = self._predicted_codes == codes
-        if not flagged.any() or learned[flagged].mean() > 0.5:
-            return np.ones(n_classes, dtype=bool)
-        rows = np.bincount(codes, minlength=n_classes)
-        flagged_rows = np.bincount(codes[flagged], minlength=n_classes)
-        learned_rows = np.bincount(codes[flagged & learned], minlength=n_classes)
-        return (flagged_rows > rows / 2) & (learned_rows > flagged_rows / 2)
+        predicted = self._predicted_codes
+        if context.row_map is not None:
+            predicted = predicted[context.row_map.numpy()]
+        self._judge_rows(context, predicted, final=True)
+        if context.learned_epoch is None:  # counts of guesses: no evidence to act on
+            context.verdict.noise_mask[:] = False
+        self._set_row_statistics(context)
+        self._warn_about_fit(context)
 
     def _keep_better_network(self, context, code_type):
-        """Restore the base model if it fits the rows judged clean better than the robust network.
+        """Restore the base model where robust training undid what it started from.
 
         Robust training fits the rows judged clean to their labels, so it
         must end agreeing with them at least as well as the base model it
-        started from, class by class (the mean over classes of the
-        clean-probability-weighted share predicted as the label, so that a
-        network that gave up a rare class is not excused by the common
-        ones). Where the base model leads by more than chance would give
-        (:func:`_compare_agreements`), the robust stage has lost what the
-        base model knew: the fresh optimizer at the full learning rate can
-        throw a well-trained network off its minimum, down to a constant
-        prediction. Near a tie, the robust network stays. The rows are
-        then judged as after a warm-up-only fit, by the warm-up's counts
-        (the robust network's wrong events are its own failure) and the base
-        model's predictions. The comparison costs one more inference pass
-        over the training rows.
+        started from, and predicting as many classes (:func:`better_network`):
+        the fresh optimizer at the full learning rate can throw a
+        well-trained network off its minimum, down to a constant
+        prediction. The rows are then judged by the warm-up's counts (the
+        robust network's wrong events are its own failure). The comparison
+        costs one more inference pass over the training rows.
         """
-        verdict, codes = context.verdict, context.codes.cpu().numpy()
-        trusted = verdict.cleanliness(context.tracker.wrong.cpu().numpy(), codes)
-        held_out = context.held_out()
-        if held_out is not None:  # rows held out for validation are not judged
-            trusted[held_out] = 0.0
+        codes = context.codes.cpu().numpy()
+        weights = np.zeros(context.n_rows)
+        rows = slice(None) if context.row_map is None else context.row_map.numpy()
+        weights[rows] = context.verdict.cleanliness
         robust_state = self._component_states()
         self._load_component_states(context.base_state)
         base = self._predict_training_rows(context, code_type)
-        context.agreement, base_is_better = _compare_agreements(
-            base, self._predicted_codes, codes, trusted, len(self.classes_)
+        base_is_better, agreements = better_network(
+            base, self._predicted_codes, codes, weights, len(self.classes_)
         )
         if not base_is_better:
             self._load_component_states(robust_state)
             return
         self._predicted_codes = base
-        context.robust_kept = False
-        context.network_is_base = True
+        context.agreements = agreements
         context.tracker.wrong = context.warmup_counts.to(torch.int32)
-        context.verdict = WrongEventVerdict(self.mixture, len(self.classes_), verdict.max_count)
-        context.verdict.fit(
-            context.judged(context.tracker.wrong),
-            context.judged(context.codes),
-            context.judged(torch.as_tensor(base)),
-        )
 
     def _predict_training_rows(self, context, code_type):
-        """The fitted network's prediction of each training row, as class codes.
-
-        One pass in evaluation mode over the training set, on the rows
-        themselves (no views), as ``predict`` would answer: a flagged row is
-        not fitted to its label, so this prediction is the rest of the
-        data's opinion of it. Only the codes are kept, in ``code_type``.
-        """
+        """The network's prediction of every training row, on the rows themselves (no views)."""
         if not context.epoch:
             return self._given_codes.copy()
-        self._set_training(False)
-        predicted = np.empty(len(self._given_codes), dtype=code_type)
-        start = 0
-        with torch.no_grad():
-            for batch in self.get_iterator(context.dataset, training=False):
-                logits = first_output(self.infer(unpack_data(batch)[0], **context.forward_params))
-                codes = self._gather(logits.argmax(dim=1)).cpu().numpy()
-                predicted[start : start + len(codes)] = codes
-                start += len(codes)
-        return predicted
+        return self._predict_dataset(context.dataset, context.forward_params, code_type)
 
-    def _gather(self, tensor):
-        """A batch's per-row results from every process (one process: the tensor itself)."""
-        return tensor
-
-    def _warn_about_verdict(self, context):
-        # stacklevel=6 names the caller of fit or partial_fit: warn <- this <- _finish_fit <-
-        # NetClassifier._train <- LabelIssuesMixin._train <- fit.
-        if 0 < self.warmup_epochs_ < MIN_WARMUP_EPOCHS:
-            warnings.warn(
-                f"The warm-up had {self.warmup_epochs_} epoch(s), too few to tell wrong labels "
-                "from rows not learned yet. Raise max_epochs or warmup_fraction so that it has "
-                f"at least {MIN_WARMUP_EPOCHS}.",
-                UserWarning,
-                stacklevel=6,
-            )
+    def _set_row_statistics(self, context):
+        verdict, n_rows = context.verdict, context.n_rows
+        tracker = context.tracker
+        self.wrong_events_ = tracker.wrong.cpu().numpy()
+        self.sample_margin_ = (tracker.margin / max(context.epoch, 1)).cpu().numpy()
+        rows = slice(None) if context.row_map is None else context.row_map.numpy()
+        for name, values, missing in [
+            ("sample_cleanliness_", verdict.cleanliness, np.nan),
+            ("sample_difficulty_", verdict.difficulty, np.nan),
+            ("label_quality_", verdict.label_quality, np.nan),
+            ("noise_mask_", verdict.noise_mask, False),
+        ]:
+            full = np.full(n_rows, missing, dtype=values.dtype)
+            full[rows] = values
+            setattr(self, name, full)
         if context.row_map is not None:
-            warnings.warn(
-                f"train_split held out {len(self._given_codes) - len(context.row_map)} of "
-                f"{len(self._given_codes)} rows for validation. They are not trained on, so "
-                "they are not judged: their sample_cleanliness_, sample_difficulty_ and "
-                "sample_margin_ are NaN and noise_mask_ is False. Use train_split=None to "
-                "judge every row, or skorch.helper.predefined_split(valid_dataset) to "
-                "validate on other rows.",
-                UserWarning,
-                stacklevel=6,
-            )
-        if context.verdict.degenerate_:
-            warnings.warn(
-                f"Every training row has {context.judged(context.tracker.wrong)[0]} wrong "
-                "events: no evidence of label noise, every row is treated as clean.",
-                UserWarning,
-                stacklevel=6,
-            )
-        still_changing = self.prediction_changes_.size and self.prediction_changes_[-1] > 0
-        if context.learned_epoch is None:
-            warnings.warn(
-                f"In all {context.epoch} epochs the network's training predictions agreed with "
-                "the given labels no more often than chance (predictions that ignore the "
-                "rows) would: it has not learned, so it cannot judge the labels, and every row "
-                "is treated as clean. Raise lr or max_epochs, or check that the features are "
-                "scaled.",
-                UserWarning,
-                stacklevel=6,
-            )
-        elif (
-            self.warmup_fraction < 1
-            and self.base_epoch_ == self.warmup_epochs_ == self.max_epochs
-            and still_changing
-        ):
-            warnings.warn(
-                f"The network was still learning after all {self.max_epochs} epochs (fewer "
-                "rows change prediction every epoch), so no robust training ran and the "
-                "verdict cannot tell wrong labels from rows not learned yet. Raise max_epochs "
-                "or lr.",
-                UserWarning,
-                stacklevel=6,
-            )
-        if not context.robust_kept:
-            base, robust = context.agreement
-            warnings.warn(
-                "Robust training ended predicting the rows judged clean as their labels less "
-                "often than the base model it started from, by more than chance explains (mean "
-                f"over classes {robust:.3f} against {base:.3f}), so the base model (epoch "
-                f"{self.base_epoch_}) is kept. The robust stage restarts the optimizer at the "
-                "full lr, which can throw a well-trained network off its minimum: lower lr, or "
-                "check the training loss in history_.",
-                UserWarning,
-                stacklevel=6,
-            )
+            self.sample_margin_[context.held_out()] = np.nan
+        self.mixture_ = context.mixture.mixture_
+        self.class_mixtures_ = context.mixture.class_mixtures_
+        self.capped_classes_ = self.classes_[verdict.capped_classes]
+        self.withheld_classes_ = self.classes_[verdict.withheld_classes]
+        auroc = context.detection_auroc
+        self.detection_auroc_ = np.nan if auroc is None else auroc
+        self.evidence_strength_ = 0.0 if context.stage == 1 else context.strength
+        self.prediction_changes_ = np.asarray(context.prediction_changes, dtype=np.int64)
+        self.base_epoch_ = context.base_epoch
+        self.warmup_epochs_ = (
+            context.epoch if context.plain else min(context.epoch, context.warmup_epochs)
+        )
+        self.robust_epochs_ = context.epoch - self.warmup_epochs_
+        tracker.last_prediction = tracker.epoch_pass = tracker.epoch_margin = None
+
+    def _warn_about_fit(self, context):
+        """Every warning about what the fit could judge, raised at the caller of ``fit``."""
+        judged = ~np.isnan(self.sample_cleanliness_)
+        changes = self.prediction_changes_
         capped = [c for c in self.capped_classes_.tolist() if c not in self.withheld_classes_]
-        if capped:
-            warnings.warn(
-                f"Judging by wrong events, most rows of classes {capped} are mislabelled, which "
-                "no class's labels can be: only the rows above each one's median count are "
-                "flagged. Check these classes' labels, or train longer if they are hard.",
-                UserWarning,
-                stacklevel=6,
-            )
-        if len(self.withheld_classes_):
-            warnings.warn(
-                f"Judging by wrong events, most rows of classes {self.withheld_classes_.tolist()} "
-                "are mislabelled, and the network rarely predicts these classes: more likely "
-                "it has not learned them (hard, rare, or too few epochs), so their rows are "
-                "treated as clean. Train longer or with a higher lr, try "
-                "class_weight='balanced', or check these classes' labels by hand.",
-                UserWarning,
-                stacklevel=6,
-            )
+        for message in fit_messages(
+            warmup_epochs=self.warmup_epochs_,
+            held_out=int((~judged).sum()),
+            n_rows=context.n_rows,
+            degenerate_count=(
+                int(self.wrong_events_[judged][0]) if context.mixture.degenerate_ else None
+            ),
+            epochs=context.epoch,
+            learned=context.learned_epoch is not None,
+            still_learning=bool(
+                self.warmup_fraction < 1
+                and self.base_epoch_ == self.warmup_epochs_ == self.max_epochs
+                and changes.size
+                and changes[-1] > 0
+            ),
+            restored=context.agreements,
+            base_epoch=self.base_epoch_,
+            capped=capped,
+            withheld=self.withheld_classes_.tolist(),
+        ):
+            warn(message)
 
     @property
     def given_labels_(self):
@@ -737,14 +564,14 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         device = context.codes.device
         Xi = to_device(unpack_data(batch)[0], device)
         weak, strong = context.views
-        if weak is strong is _identity:  # no views: the second pass would repeat the first
+        if weak is strong is identity:  # no views: the second pass would repeat the first
             y_pred = output_strong = self.infer(Xi, **fit_params)
         else:
             X_weak, X_strong = weak(Xi), strong(Xi)
             # Both views see the same dropout masks (and any other randomness in the module),
             # so the consistency term compares views and cannot be lowered by shrinking the
             # logits.
-            replay = _replayable_randomness(device)
+            replay = replayable_randomness(device)
             y_pred = self.infer(X_weak, **fit_params)
             replay()
             output_strong = self.infer(X_strong, **fit_params)
@@ -788,17 +615,6 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
                 weights = by_class if weights is None else weights * by_class
         return weights
 
-    def _logits(self, output):
-        """The module's output as logits for the robust loss and the label margins.
-
-        With ``NLLLoss`` the module returns probabilities, as in skorch's
-        examples, and their logarithms are logits (skorch's ``get_loss``
-        takes the same logarithm); otherwise it returns logits.
-        """
-        if self._returns_probabilities():
-            return torch.log(output + torch.finfo(output.dtype).eps)
-        return output
-
     def get_robust_loss(
         self,
         logits_weak,
@@ -822,50 +638,3 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         return robust_loss(
             *inputs, sample_weight, consistency="probabilities" if images else "logits"
         )
-
-
-def _compare_agreements(first, second, codes, weights, n_classes):
-    """Two predictions' balanced agreement with the labels, and whether the first's is better.
-
-    A prediction's balanced agreement is the mean over classes of the
-    weighted share of each class's rows predicted as their label. The first
-    is better where it leads by more than ``MIN_AGREEMENT_Z`` standard
-    deviations of the lead that the rows on which only one of them is right
-    would give if each were as likely to be the one (a paired sign test,
-    each row weighted as in the means).
-    """
-    total = np.bincount(codes, weights, n_classes)
-    has_rows = total > 0
-    share = weights / np.where(has_rows, total, 1)[codes]
-    right = [share * (predicted == codes) for predicted in (first, second)]
-    agreements = [np.bincount(codes, r, n_classes)[has_rows].mean() for r in right]
-    lead = right[0] - right[1]
-    better = lead.sum() > MIN_AGREEMENT_Z * math.sqrt(np.dot(lead, lead))
-    return agreements, better
-
-
-def _replayable_randomness(device):
-    """Snapshot torch's random state on ``device``; the returned function restores it."""
-    device = torch.device(device)
-    cpu_state = torch.get_rng_state()
-    cuda_state = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-
-    def replay():
-        torch.set_rng_state(cpu_state)
-        if cuda_state is not None:
-            torch.cuda.set_rng_state(cuda_state, device)
-
-    return replay
-
-
-def _identity(batch):
-    return batch
-
-
-def _view_functions(views):
-    """The (weak, strong) callables of fitted views: None, a pair, or an estimator."""
-    if views is None:
-        return (_identity, _identity)
-    if isinstance(views, tuple):
-        return views
-    return (views.weak, views.strong)

@@ -11,7 +11,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 
 from ._classifier import WrongEventClassifier
-from ._report import LabelIssuesMixin, rank_label_issues
+from ._report import LabelIssuesMixin
 
 
 class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
@@ -57,9 +57,10 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
     sample_cleanliness_ : ndarray of shape (n_samples,)
         Probability that each label is right.
     sample_margin_ : ndarray of shape (n_samples,)
-        Average label margin of each row (lowest: most likely wrong); with
-        ``drop_fraction``, the rows the classifier flags are dropped first,
-        lowest margin first.
+        Average label margin of each row (lowest: most likely wrong).
+    label_quality_ : ndarray of shape (n_samples,)
+        The classifier's ranking score (lowest: most likely wrong); with
+        ``drop_fraction``, the rows with the lowest are dropped.
     sample_difficulty_ : ndarray of shape (n_samples,)
         Difficulty of each row inside the clean component.
     wrong_events_ : ndarray of shape (n_samples,)
@@ -158,6 +159,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         self.sample_cleanliness_ = self.classifier_.sample_cleanliness_
         self.sample_margin_ = self.classifier_.sample_margin_
         self.sample_difficulty_ = self.classifier_.sample_difficulty_
+        self.label_quality_ = self.classifier_.label_quality_
         self.given_labels_ = self.classifier_.given_labels_
         self.predicted_labels_ = self.classifier_.predicted_labels_
         self.noise_mask_ = self._judge_rows()
@@ -172,8 +174,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
             return self.sample_cleanliness_ < self.threshold
         n_drop = math.ceil(self.drop_fraction * self.sample_cleanliness_.size)
         mask = np.zeros(self.sample_cleanliness_.size, dtype=bool)
-        order = rank_label_issues(self.classifier_.noise_mask_, self.sample_margin_)
-        mask[order[:n_drop]] = True
+        mask[np.argsort(self.label_quality_, kind="stable")[:n_drop]] = True
         return mask
 
     def fit_resample(self, X, y):
@@ -226,8 +227,8 @@ def find_label_issues(X, y, *, classifier=None, threshold=0.5, random_state=None
     Returns
     -------
     indices : ndarray of shape (n_issues,)
-        Row indices, most likely wrong first (by increasing average label
-        margin).
+        Row indices, most likely wrong first (by increasing
+        ``label_quality_``).
 
     Examples
     --------
@@ -241,5 +242,5 @@ def find_label_issues(X, y, *, classifier=None, threshold=0.5, random_state=None
     """
     cleaner = WrongEventCleaner(classifier, threshold=threshold, random_state=random_state)
     cleaner.fit(X, y)
-    order = rank_label_issues(cleaner.noise_mask_, cleaner.sample_margin_)
+    order = np.argsort(cleaner.label_quality_, kind="stable")
     return order[cleaner.noise_mask_[order]]

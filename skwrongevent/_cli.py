@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 from skorch.callbacks import Callback
 
-from ._report import rank_label_issues
-
 DESCRIPTION = """\
 Find the rows of a table whose label is probably wrong, or write the table
 without them. Reads CSV (or Parquet); numeric columns are standardised,
@@ -100,8 +98,7 @@ def _add_common(parser):
 
 def _find_issues(args):
     table, clf = _fit(args)
-    order = rank_label_issues(clf.noise_mask_, clf.sample_margin_)
-    report = clf.get_label_issues().iloc[order].rename_axis("row")
+    report = clf.get_label_issues().sort_values("label_quality", kind="stable").rename_axis("row")
     if args.out:
         report.to_csv(args.out)
     if args.plot:

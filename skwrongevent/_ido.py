@@ -1,7 +1,10 @@
 """The IDO method's core: wrong-event counting, the base-epoch rule and the robust loss."""
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ._base import FitContext
 
 
 class WrongEventTracker:
@@ -49,6 +52,7 @@ class WrongEventTracker:
         # This epoch's pass of each row: 4 * (prediction + 1) + wrong events (0-2); 0 = not seen.
         self.epoch_pass = torch.zeros_like(self.wrong)
         self.epoch_margin = torch.zeros_like(self.margin)
+        self.last_margin = torch.zeros_like(self.margin)  # the last epoch's, for the switch
         self.table = self.clean_limit = None
 
     def record_warmup(self, predicted, rows, margin=None):
@@ -69,6 +73,30 @@ class WrongEventTracker:
         """Rows' wrong events, this epoch's included."""
         return self.wrong[rows] + self.epoch_pass[rows] % 4
 
+    def agreement(self, n_classes, chunk=2**16):
+        """How the last predictions agree with the labels, for :func:`beats_chance`.
+
+        Counted on the device in chunks of rows, so that no temporary grows
+        with the data; rows not seen yet are left out.
+
+        Returns
+        -------
+        predicted, labels : list of int
+            Rows predicted as each class, and rows of each label.
+        agree : int
+            Rows predicted as their label.
+        """
+        bins = n_classes + 1  # bin 0: rows not seen
+        counts = torch.zeros((3, bins), dtype=torch.int64, device=self.labels.device)
+        for start in range(0, len(self.labels), chunk):
+            predicted = self.last_prediction[start : start + chunk]
+            labels = self.labels[start : start + chunk]
+            counts[0] += torch.bincount(predicted + 1, minlength=bins)
+            counts[1] += torch.bincount(torch.where(predicted < 0, -1, labels) + 1, minlength=bins)
+            counts[2, 0] += (predicted == labels).count_nonzero()
+        predicted, labels, (agree, *_) = counts.tolist()
+        return predicted[1:], labels[1:], agree
+
     def end_epoch(self, all_reduce=None):
         """Add the epoch's passes to the counts (one host sync).
 
@@ -87,6 +115,7 @@ class WrongEventTracker:
             all_reduce(passes)
             all_reduce(self.epoch_margin)
         self.margin += self.epoch_margin
+        self.last_margin, self.epoch_margin = self.epoch_margin, self.last_margin
         self.epoch_margin.zero_()
         # In place throughout: no temporary as large as the counts.
         seen = passes > 0
@@ -128,6 +157,48 @@ class WrongEventTracker:
         counts = torch.where(agrees, torch.minimum(counts, self.clean_limit[labels]), counts)
         counts = counts.clamp(max=self.table.shape[1] - 1).long()
         return self.table[labels.long(), counts].unbind(dim=1)
+
+
+class IdoContext(FitContext):
+    """Scratch state of one fit of the two stages, dropped when ``fit`` returns."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.n_rows = len(self.codes)
+        self.tracker = WrongEventTracker(self.codes)
+        self.stage = 1
+        self.epoch = 0
+        self.prediction_changes = []
+        self.base_epoch = 0
+        self.base_state = None
+        self.learned_epoch = None  # the first epoch whose predictions beat chance
+        self.views = None
+        self.mixture = self.verdict = None
+        self.dataset = None  # every user row, and the module's forward parameters,
+        self.forward_params = {}  # for the final prediction of every row
+        self.initial_lrs = None
+        self.detection_auroc = None
+        self.strength = 1.0
+        self.plain = False  # whether training went on plainly after the warm-up
+        self.warmup_counts = None  # the counts at the switch, in case the base model is restored
+        self.agreements = None  # the base and the robust network's, where the base was restored
+
+    def judged(self, values):
+        """The entries of ``values`` (a per-row tensor) for the rows trained on, as an array.
+
+        Rows that ``train_split`` holds out for validation are not trained
+        on, so they have no wrong events to judge them by.
+        """
+        values = values.cpu().numpy()
+        return values if self.row_map is None else values[self.row_map.numpy()]
+
+    def held_out(self):
+        """A mask of the rows ``train_split`` held out for validation, or None if none were."""
+        if self.row_map is None:
+            return None
+        mask = np.ones(self.n_rows, dtype=bool)
+        mask[self.row_map.numpy()] = False
+        return mask
 
 
 def label_margin(logits, labels):

@@ -1,4 +1,4 @@
-"""The beta mixture on wrong-event counts, and the verdict policy built on it."""
+"""The beta mixture on wrong-event counts."""
 
 import warnings
 
@@ -178,6 +178,25 @@ class BetaMixture(BaseEstimator):
         log_joint = self._log_joint(counts)
         return np.exp(log_joint - special.logsumexp(log_joint, axis=1, keepdims=True))
 
+    def log_odds(self, counts):
+        """Log of the clean over the noisy posterior, finite where the posteriors round to 0 or 1.
+
+        Parameters
+        ----------
+        counts : array-like of shape (n_rows,)
+            Counts to query; values outside the fitted range are clipped.
+
+        Returns
+        -------
+        log_odds : ndarray of shape (n_rows,)
+            ``log p_0 - log p_1``; ``inf`` for a degenerate fit.
+        """
+        check_is_fitted(self, "weights_")
+        if self.degenerate_:
+            return np.full(_as_counts(counts).size, np.inf)
+        log_joint = self._log_joint(counts)
+        return log_joint[:, CLEAN] - log_joint[:, NOISY]
+
     def density(self, counts):
         """Each component's weighted density, per unit of count.
 
@@ -222,35 +241,18 @@ class BetaMixture(BaseEstimator):
         return special.betainc(self.alphas_, self.betas_, self._scale(counts)[:, None])
 
 
-class WrongEventVerdict:
-    """Judge every row from its wrong-event count and given label.
+class WrongEventMixture:
+    """The beta mixture(s) on every row's wrong-event count, tabulated by class and count.
 
-    Owns the mixture policy: one mixture for all rows (``"global"``) or one
-    per given class (``"per_class"``, where a class with fewer than 10 rows
-    or all-equal counts uses the global one). The first call to :meth:`fit`
-    runs 20 EM iterations; every later call is a refit that follows the
-    previous mixture 1 EM iteration (2 per class) on the updated counts, as
-    in the paper, which gives the verdict the inertia training benefits
-    from. Such refits can drift, though (one wrong label in clean digits
-    once ended with every row flagged), so a refit that flags more than
-    twice as many rows as a fresh 20-iteration fit on the same counts is
-    replaced by the fresh fit.
-
-    A verdict is also a claim about the data: that each flagged row belongs to
-    the class the network predicts for it. Label noise can only be told
-    apart from the truth while each class's own label is still the most
-    common true class of its rows, so one claim is implausible: that as many
-    of a class's rows belong to one other class as stay in it (those judged
-    clean, or predicted as their own label), or more. Where the verdict makes that
-    claim, it is cut back to the rows with more wrong events than the
-    class's median (``capped_classes_``). And where the network also
-    predicts the class for fewer than half as many rows as carry its label,
-    the class is more likely not learned yet (it is hard, rare, or training
-    was short) than mislabelled; flagging its rows would train it away,
-    since flagged rows are pushed towards the network's prediction. Its
-    verdict is withheld: its rows count as clean and train as in plain
-    training (``withheld_classes_``). Both checks need the network's
-    predictions.
+    One mixture for all rows (``"global"``) or one per given class
+    (``"per_class"``, where a class with fewer than 10 rows or all-equal
+    counts uses the global one). The first call to :meth:`fit` runs 20 EM
+    iterations; every later call is a refit that follows the previous
+    mixture 1 EM iteration (2 per class) on the updated counts, as the
+    method prescribes, which gives the weights the inertia training benefits
+    from. Such refits can drift, so a refit that flags more than twice as
+    many rows as a fresh 20-iteration fit on the same counts is replaced by
+    the fresh fit.
 
     Parameters
     ----------
@@ -269,26 +271,19 @@ class WrongEventVerdict:
         With ``kind="per_class"``, the mixture each class used.
     table_ : ndarray of shape (n_classes, max_count + 1, 4)
         ``p_0, p_1, F_0, F_1`` of each class at each count.
-    clean_limit_ : ndarray of shape (n_classes,)
-        Each class's largest count judged clean (0 if none is).
-    capped_classes_ : ndarray of int
-        Codes of the classes whose flags were cut back to the rows above
-        the class's median count.
-    withheld_classes_ : ndarray of int
-        Codes of the classes whose verdict was withheld.
+
+    See Also
+    --------
+    judge : the verdict on these posteriors.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skwrongevent import WrongEventVerdict
-    >>> counts = np.r_[np.zeros(40), np.full(10, 9), np.full(50, 9)]
-    >>> codes = np.r_[np.zeros(50, int), np.ones(50, int)]
-    >>> predicted = np.zeros(100, int)  # the network never predicts class 1
-    >>> verdict = WrongEventVerdict(n_classes=2, max_count=9).fit(counts, codes, predicted)
-    >>> verdict.withheld_classes_.tolist()
-    [1]
-    >>> verdict.cleanliness(counts, codes).reshape(2, 50).mean(axis=1).round(1)
-    array([0.8, 1. ], dtype=float32)
+    >>> from skwrongevent import WrongEventMixture
+    >>> counts = np.r_[np.zeros(80), np.full(20, 9)].astype(int)
+    >>> mixture = WrongEventMixture(n_classes=2, max_count=9).fit(counts, np.zeros(100, int))
+    >>> mixture.table_[0, [0, 9], 0].round(2)  # p_0 at 0 and 9 wrong events
+    array([1., 0.])
     """
 
     def __init__(self, kind="global", n_classes=2, max_count=1):
@@ -296,8 +291,8 @@ class WrongEventVerdict:
         self.n_classes = n_classes
         self.max_count = max_count
 
-    def fit(self, counts, codes, predicted=None):
-        """Fit the mixture(s) and tabulate the verdict.
+    def fit(self, counts, codes):
+        """Fit (or refit) the mixture(s) and tabulate them.
 
         Parameters
         ----------
@@ -305,13 +300,10 @@ class WrongEventVerdict:
             Wrong-event counts.
         codes : array-like of shape (n_rows,)
             Given labels as class codes.
-        predicted : array-like of shape (n_rows,) or None, default=None
-            The network's latest prediction of each row, as a class code
-            (-1 for none); None skips the plausibility checks.
 
         Returns
         -------
-        self : WrongEventVerdict
+        self : WrongEventMixture
         """
         counts = np.asarray(counts)
         codes = np.asarray(codes)
@@ -320,45 +312,39 @@ class WrongEventVerdict:
             previous = getattr(self, "mixture_", None)
             self.mixture_ = self._refit(previous, counts)
             self.class_mixtures_ = self._fit_class_mixtures(counts, codes, previous)
-        mixtures = self.class_mixtures_ or [self.mixture_] * self.n_classes
         grid = np.arange(self.max_count + 1)
         tables = {}
-        for mixture in mixtures:
+        for mixture in self._mixtures():
             if id(mixture) not in tables:
                 tables[id(mixture)] = np.hstack([mixture.predict_proba(grid), mixture.cdf(grid)])
-        table = np.stack([tables[id(mixture)] for mixture in mixtures])
-        implausible, learned = self._plausibility(table, counts, codes, predicted)
-        self.capped_classes_ = np.flatnonzero(implausible & learned)
-        self.withheld_classes_ = np.flatnonzero(implausible & ~learned)
-        for code in self.capped_classes_:
-            # At most half of the class's rows lie above its lower median.
-            median = int(np.quantile(counts[codes == code], 0.5, method="lower"))
-            table[code, : min(median, self.max_count) + 1, : NOISY + 1] = (1.0, 0.0)
-        table[self.withheld_classes_, :, : NOISY + 1] = (1.0, 0.0)
-        self.table_ = table
-        # Posteriors never rise with the count, so each class's clean counts run from 0 up.
-        self.clean_limit_ = np.maximum((table[:, :, CLEAN] >= 0.5).sum(axis=1) - 1, 0)
+        self.table_ = np.stack([tables[id(mixture)] for mixture in self._mixtures()])
         return self
 
-    def _plausibility(self, table, counts, codes, predicted):
-        """Which classes the verdict implausibly empties, and which the network has learned."""
-        n_classes = self.n_classes
-        if predicted is None:
-            return np.zeros(n_classes, dtype=bool), np.ones(n_classes, dtype=bool)
-        predicted = np.asarray(predicted)
-        clean = table[:, :, CLEAN] >= 0.5
-        labelled, kept, predictions = np.zeros((3, n_classes), dtype=np.int64)
-        moves = np.zeros((n_classes, n_classes), dtype=np.int64)
-        for part in _chunks(len(codes)):
-            given, guess = codes[part], predicted[part]
-            labelled += np.bincount(given, minlength=n_classes)
-            moved = ~clean[given, np.minimum(counts[part], self.max_count).astype(np.intp)]
-            moved &= (guess >= 0) & (guess != given)
-            kept += np.bincount(given[~moved], minlength=n_classes)
-            np.add.at(moves, (given[moved], guess[moved]), 1)
-            predictions += np.bincount(guess[guess >= 0], minlength=n_classes)
-        learned = predictions >= 0.5 * labelled
-        return (moves.max(axis=1) >= kept) & (labelled > 0), learned
+    def _mixtures(self):
+        return self.class_mixtures_ or [self.mixture_] * self.n_classes
+
+    def log_odds(self, counts, codes):
+        """:meth:`BetaMixture.log_odds` of each row's mixture at its count.
+
+        Parameters
+        ----------
+        counts : array-like of shape (n_rows,)
+        codes : array-like of shape (n_rows,)
+
+        Returns
+        -------
+        log_odds : ndarray of shape (n_rows,), dtype=float64
+        """
+        counts, codes = np.asarray(counts, dtype=np.float64), np.asarray(codes)
+        out = np.empty(counts.shape)
+        if self.class_mixtures_ is None:
+            groups = [(self.mixture_, slice(None))]
+        else:
+            groups = [(m, codes == code) for code, m in enumerate(self.class_mixtures_)]
+        for mixture, rows in groups:
+            if counts[rows].size:
+                out[rows] = mixture.log_odds(counts[rows])
+        return out
 
     def _refit(self, previous, counts):
         """Follow the previous fit a few EM steps, unless a fresh fit tells it has drifted."""
@@ -386,35 +372,6 @@ class WrongEventVerdict:
                 own = None if before is previous_global else before
                 mixtures.append(self._refit(own, class_counts))
         return mixtures
-
-    def _lookup(self, counts, codes, column, predicted):
-        counts, codes = np.asarray(counts), np.asarray(codes)
-        predicted = None if predicted is None else np.asarray(predicted)
-        out = np.empty(counts.shape, dtype=np.float32)
-        for part in _chunks(len(counts)):
-            given, count = codes[part], np.minimum(counts[part], self.max_count)
-            if predicted is not None:
-                agrees = predicted[part] == given
-                count[agrees] = np.minimum(count[agrees], self.clean_limit_[given[agrees]])
-            out[part] = self.table_[given, count.astype(np.intp, copy=False), column]
-        return out
-
-    def cleanliness(self, counts, codes, predicted=None):
-        """Clean posterior ``p_0`` of rows with these counts and given labels.
-
-        Rows whose ``predicted`` class code equals their given label are
-        looked up at no more than their class's largest clean count
-        (``clean_limit_``); pass predictions that the network made without
-        fitting those rows' labels (see :class:`WrongEventClassifier`).
-        """
-        return self._lookup(counts, codes, CLEAN, predicted)
-
-    def difficulty(self, counts, codes, predicted=None):
-        """``F_0``: where each row sits inside its clean component, in [0, 1].
-
-        ``predicted`` as in :meth:`cleanliness`.
-        """
-        return self._lookup(counts, codes, 2, predicted)
 
     @property
     def degenerate_(self):

@@ -4,38 +4,10 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 
-def rank_label_issues(noise_mask, sample_margin):
-    """Row indices ordered from most to least likely mislabelled.
-
-    The rows judged mislabelled first, then the others; within each, lower
-    margin (see :func:`label_margin`) first. The verdict decides which rows
-    are wrong; the margin, finer than the counts behind it, orders them.
-
-    Parameters
-    ----------
-    noise_mask : array-like of shape (n_rows,), dtype=bool
-        The rows judged mislabelled.
-    sample_margin : array-like of shape (n_rows,)
-        Each row's average label margin.
-
-    Returns
-    -------
-    order : ndarray of shape (n_rows,)
-        Row indices, most suspicious first.
-
-    Examples
-    --------
-    >>> from skwrongevent._report import rank_label_issues
-    >>> rank_label_issues([False, True, True, False], [0.9, -0.2, -0.5, 0.1])
-    array([2, 1, 3, 0])
-    """
-    return np.lexsort((np.asarray(sample_margin), ~np.asarray(noise_mask, dtype=bool)))
-
-
 class LabelIssuesMixin:
     """Label-issue reports for estimators with per-row wrong-event statistics.
 
-    Needs the fitted ``noise_mask_``, ``sample_cleanliness_``,
+    Needs the fitted ``noise_mask_``, ``label_quality_``, ``sample_cleanliness_``,
     ``sample_margin_``, ``sample_difficulty_``, ``wrong_events_``,
     ``given_labels_`` and ``predicted_labels_``; ``_row_index`` holds the index of a DataFrame
     ``X`` seen in ``fit``.
@@ -60,16 +32,18 @@ class LabelIssuesMixin:
         Returns
         -------
         issues : pandas.DataFrame of shape (n_rows, 8)
-            ``is_label_issue`` (bool), ``label_quality`` (float, the clean
-            probability; NaN for rows held out for validation, which are
-            not judged), ``margin`` (float, the average label margin, which
-            ranks rows finer than ``label_quality``), ``given_label``, ``suggested_label`` (the
+            ``is_label_issue`` (bool), ``label_quality`` (float in (0, 1),
+            ordered as the wrong-event counts with the margin breaking
+            ties, below 0.5 where the clean probability is; NaN for rows
+            held out for validation, which are not judged), ``margin``
+            (float, the average label margin), ``given_label``,
+            ``suggested_label`` (the
             predicted label where ``is_label_issue``, else the given one),
             ``predicted_label`` (the network's prediction in its last
             training pass), ``wrong_events`` (int) and ``difficulty``
             (float). The index is that of the training ``X`` when it was a
-            DataFrame, else 0, 1, ... Sort by ``is_label_issue``
-            (descending) and ``margin`` to see the likeliest errors first.
+            DataFrame, else 0, 1, ... Sort by ``label_quality`` to see
+            the likeliest errors first.
         """
         import pandas as pd
 
@@ -77,7 +51,7 @@ class LabelIssuesMixin:
         return pd.DataFrame(
             {
                 "is_label_issue": self.noise_mask_,
-                "label_quality": self.sample_cleanliness_.astype(np.float64),
+                "label_quality": self.label_quality_,
                 "margin": self.sample_margin_,
                 "given_label": self.given_labels_,
                 "suggested_label": self.suggested_labels_,

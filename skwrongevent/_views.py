@@ -6,7 +6,78 @@ import numbers
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
+
+# Below this side, a one-pixel crop offset or a rotation resamples most of an image.
+MIN_VIEW_SIDE = 16
+# Views guard against memorising wrong labels; where the warm-up flags fewer rows than this
+# share, they only add risk.
+MIN_FLAGGED_FOR_VIEWS = 0.05
+
+
+def make_views(views, input_shape, token_ids, flagged_share, sample):
+    """The views a robust stage uses: None, the user's pair, or a fitted estimator.
+
+    Parameters
+    ----------
+    views : "auto", None, estimator or (callable, callable)
+        As :class:`WrongEventClassifier` takes it.
+    input_shape : tuple or None
+        One row's shape; None for dict input.
+    token_ids : bool
+        Whether the rows are integer token ids, which no view keeps the meaning of.
+    flagged_share : float
+        Share of the rows the warm-up judges mislabelled.
+    sample : callable
+        Returns a bounded sample of the rows and their labels, to fit the views on.
+
+    Returns
+    -------
+    views : estimator, (callable, callable) or None
+    """
+    if views is None or isinstance(views, tuple):
+        return views
+    if isinstance(views, str):
+        if input_shape is None or token_ids or flagged_share < MIN_FLAGGED_FOR_VIEWS:
+            return None
+        if len(input_shape) == 1:
+            views = TabularViews()
+        elif len(input_shape) == 3 and min(input_shape[1:]) >= MIN_VIEW_SIDE:
+            views = ImageViews()
+        else:
+            return None  # sequences, small images: the rows themselves
+    views = clone(views)
+    if hasattr(views, "fit"):
+        views.fit(*sample())
+    return views
+
+
+def identity(batch):
+    """The batch itself: both views where there are none."""
+    return batch
+
+
+def view_functions(views):
+    """The (weak, strong) callables of fitted views: None, a pair, or an estimator."""
+    if views is None:
+        return (identity, identity)
+    if isinstance(views, tuple):
+        return views
+    return (views.weak, views.strong)
+
+
+def replayable_randomness(device):
+    """Snapshot torch's random state on ``device``; the returned function restores it."""
+    device = torch.device(device)
+    cpu_state = torch.get_rng_state()
+    cuda_state = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+    def replay():
+        torch.set_rng_state(cpu_state)
+        if cuda_state is not None:
+            torch.cuda.set_rng_state(cuda_state, device)
+
+    return replay
 
 
 class TabularViews(BaseEstimator):

@@ -49,6 +49,7 @@ def main(batch_size, out, split=None):
         wrong_events=clf.wrong_events_,
         cleanliness=clf.sample_cleanliness_,
         margin=clf.sample_margin_,
+        label_quality=clf.label_quality_,
         noise_mask=clf.noise_mask_,
         predicted_labels=clf.predicted_labels_,
         rows_counted=clf.history_[:, "rows_counted"],

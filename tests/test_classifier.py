@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
+from sklearn.datasets import load_digits, load_wine, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
@@ -21,13 +21,11 @@ from skwrongevent import (
     NetClassifier,
     TabularViews,
     WrongEventClassifier,
+    WrongEventMixture,
     WrongEventTracker,
-    WrongEventVerdict,
-    inject_label_noise,
     robust_loss,
     select_base_epoch,
 )
-from skwrongevent._classifier import _compare_agreements
 
 # The blobs carry clean labels: with so few epochs the per-class mixture flags many clean rows
 # (see test_common.py), so the fast setting uses the global one.
@@ -139,7 +137,7 @@ def test_base_model_is_a_deep_copy_of_the_chosen_epoch(blobs):
                 snapshots.append({k: v.clone() for k, v in net.module_.state_dict().items()})
 
     class BaseAtThree(WrongEventClassifier):
-        def select_base_epoch(self, prediction_changes):
+        def select_base_epoch(self, prediction_changes, first_epoch=1):
             self.curves_ = getattr(self, "curves_", []) + [list(prediction_changes)]
             return min(len(prediction_changes) + 1, 3)
 
@@ -152,7 +150,9 @@ def test_base_model_is_a_deep_copy_of_the_chosen_epoch(blobs):
         max_epochs=8, warmup_fraction=0.75, lr=1e-2, random_state=0, callbacks=[Snapshot()]
     ).fit(X, y)
     assert clf.base_epoch_ == 3
-    assert [len(curve) for curve in clf.curves_] == list(range(6))
+    # Called after every epoch from the first whose predictions beat chance.
+    first = 6 - len(clf.curves_)
+    assert first <= 1 and [len(curve) for curve in clf.curves_] == list(range(first, 6))
     np.testing.assert_array_equal(clf.prediction_changes_, clf.curves_[-1])
     for name, tensor in clf.start_.items():
         torch.testing.assert_close(tensor, snapshots[2][name])  # epoch 3, not later
@@ -231,7 +231,7 @@ def test_mixture_weights_get_no_gradient():
 def test_verdict_table_holds_the_mixture_posteriors_and_cdfs():
     counts = np.r_[np.zeros(30), np.full(10, 6), [1, 2]]
     codes = np.arange(counts.size) % 2
-    verdict = WrongEventVerdict(n_classes=2, max_count=8).fit(counts, codes)
+    verdict = WrongEventMixture(n_classes=2, max_count=8).fit(counts, codes)
     assert verdict.table_.shape == (2, 9, 4)
     grid = np.arange(9)
     for code in (0, 1):
@@ -239,17 +239,6 @@ def test_verdict_table_holds_the_mixture_posteriors_and_cdfs():
             verdict.table_[code, :, :2], verdict.mixture_.predict_proba(grid)
         )
         np.testing.assert_allclose(verdict.table_[code, :, 2:], verdict.mixture_.cdf(grid))
-    np.testing.assert_allclose(
-        verdict.cleanliness(counts, codes), verdict.mixture_.predict_proba(counts)[:, 0], atol=1e-6
-    )
-    clean_counts = verdict.table_[0, :, 0] >= 0.5
-    assert verdict.clean_limit_.tolist() == [clean_counts.sum() - 1] * 2
-    # A row predicted as its label is looked up at its class's largest clean count at most.
-    limit = verdict.clean_limit_[0]
-    assert verdict.cleanliness([6, 6], [0, 1], predicted=[0, 0]).tolist() == [
-        np.float32(verdict.table_[0, limit, 0]),
-        np.float32(verdict.table_[1, 6, 0]),
-    ]
 
 
 # ---------------------------------------------------------------------------
@@ -271,8 +260,11 @@ def test_digits_detection_and_accuracy(fitted_digits, noisy_digits):
     n = len(y_noisy)
     assert clf.wrong_events_.shape == clf.sample_difficulty_.shape == clf.noise_mask_.shape == (n,)
     assert clf.wrong_events_.dtype == np.int32 and clf.noise_mask_.dtype == bool
-    assert clf.sample_cleanliness_.dtype == clf.sample_difficulty_.dtype == np.float32
-    np.testing.assert_array_equal(clf.noise_mask_, clf.sample_cleanliness_ < 0.5)
+    assert clf.sample_cleanliness_.dtype == np.float64
+    assert clf.sample_difficulty_.dtype == np.float32
+    assert not np.any(clf.noise_mask_ & (clf.sample_cleanliness_ >= 0.5))
+    assert roc_auc_score(noise_mask, -clf.label_quality_) >= 0.95
+    assert 0.9 <= clf.detection_auroc_ <= 1 and clf.evidence_strength_ > 0.8
     assert np.all((clf.sample_difficulty_ >= 0) & (clf.sample_difficulty_ <= 1))
     assert clf.wrong_events_.max() <= clf.warmup_epochs_ + 2 * clf.robust_epochs_
     # Clean rows sit lower inside the clean component than mislabelled ones.
@@ -284,18 +276,15 @@ def test_fitted_diagnostics_and_history(fitted_digits, noisy_digits):
     assert clf.warmup_epochs_ + clf.robust_epochs_ == clf.max_epochs
     assert clf.prediction_changes_.shape == (clf.warmup_epochs_ - 1,)
     assert 1 <= clf.base_epoch_ <= clf.warmup_epochs_
-    assert clf.base_epoch_ == select_base_epoch(clf.prediction_changes_)
+    first_learned = 1  # digits are learned in the first epoch
+    assert clf.base_epoch_ == select_base_epoch(clf.prediction_changes_, first_learned)
     assert clf.class_mixtures_ is None and isinstance(clf.mixture_, BetaMixture)
     # The fitted network's predictions, in evaluation mode on the rows themselves.
     np.testing.assert_array_equal(clf.predicted_labels_, clf.predict(noisy_digits[0]))
-    # Looked up in a float32 table; a row the final network predicts as its label is clean.
-    agrees = clf.predicted_labels_ == clf.given_labels_
+    # The evidence, nothing else: the final mixture's clean posterior at each row's count.
     np.testing.assert_allclose(
-        clf.sample_cleanliness_[~agrees],
-        clf.mixture_.predict_proba(clf.wrong_events_[~agrees])[:, 0],
-        atol=1e-6,
+        clf.sample_cleanliness_, clf.mixture_.predict_proba(clf.wrong_events_)[:, 0], rtol=1e-9
     )
-    assert not np.any(clf.noise_mask_ & agrees)
     stages = clf.history[:, "stage"]
     assert stages == [1] * clf.warmup_epochs_ + [2] * clf.robust_epochs_
     assert clf.history[1 : clf.warmup_epochs_, "prediction_change"] == list(clf.prediction_changes_)
@@ -712,6 +701,10 @@ def test_a_class_never_learned_in_the_warm_up_is_withheld_not_flagged():
         )
     assert clf.withheld_classes_.tolist() == [1]
     assert not clf.noise_mask_[y == 1].any()
+    # Withheld from the mask, not from the evidence: the scores are the counts' reading.
+    np.testing.assert_allclose(
+        clf.sample_cleanliness_, clf.mixture_.predict_proba(clf.wrong_events_)[:, 0], rtol=1e-9
+    )
 
 
 def test_rare_class_of_clean_imbalanced_data_is_not_flagged_away():
@@ -732,7 +725,7 @@ def test_unscaled_features_train_like_scaled_ones():
 class StopAtFirstEpoch(WrongEventClassifier):
     """Always starts robust training after the least warm-up."""
 
-    def select_base_epoch(self, prediction_changes):
+    def select_base_epoch(self, prediction_changes, first_epoch=1):
         return 1
 
 
@@ -753,7 +746,7 @@ def test_views_are_fitted_on_a_bounded_sample():
 class NeverSettles(WrongEventClassifier):
     """Reads every prediction-change curve as still falling."""
 
-    def select_base_epoch(self, prediction_changes):
+    def select_base_epoch(self, prediction_changes, first_epoch=1):
         return len(prediction_changes) + 1
 
 
@@ -821,47 +814,6 @@ def test_the_base_model_is_chosen_from_epochs_whose_predictions_beat_chance(blob
     assert guesser.wrong_events_.max() > 0 and not guesser.noise_mask_.any()
 
 
-@pytest.mark.parametrize("noise, lr, vouches", [(0.0, 3e-3, True), (0.4, 1e-2, False)])
-def test_a_warmup_only_network_vouches_for_flagged_rows_where_it_learned_most(noise, lr, vouches):
-    # Five epochs, all in the warm-up: the final network is the base model. On clean digits it
-    # predicts most rows the counts flag as their labels (learned late, not mislabelled); with
-    # 40% wrong labels it predicts few, and those may be memorised wrong labels.
-    X, y = load_digits(return_X_y=True)
-    y_noisy = inject_label_noise(y, noise, random_state=0)[0] if noise else y
-    with pytest.warns(UserWarning, match="still learning"):
-        clf = NeverSettles(max_epochs=5, lr=lr, random_state=0).fit(X / 16, y_noisy)
-    by_counts = clf.mixture_.predict_proba(clf.wrong_events_)[:, 0] < 0.5
-    learned = clf.predicted_labels_ == y_noisy
-    assert (learned[by_counts].mean() > 0.5) == vouches
-    assert np.any(by_counts & learned)
-    expected = by_counts & ~learned if vouches else by_counts
-    np.testing.assert_array_equal(clf.noise_mask_, expected)
-
-
-def test_a_warmup_only_network_vouches_for_a_class_the_counts_mostly_flag():
-    # Five epochs, all in the warm-up. The network predicts under half of all flagged rows as
-    # their labels, so the counts decide, except in a class whose rows they mostly flag while
-    # the network predicts most of those as the class: that class was learned late.
-    X = StandardScaler().fit_transform(load_iris(return_X_y=True)[0]).astype(np.float32)
-    y_noisy = inject_label_noise(load_iris(return_X_y=True)[1], 0.4, random_state=2)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        clf = NeverSettles(max_epochs=5, lr=3e-3, random_state=2).fit(X, y_noisy)
-    by_counts = clf.mixture_.predict_proba(clf.wrong_events_)[:, 0] < 0.5
-    learned = clf.predicted_labels_ == y_noisy
-    assert learned[by_counts].mean() <= 0.5
-    late = [
-        c
-        for c in range(3)
-        if by_counts[y_noisy == c].mean() > 0.5 and learned[by_counts & (y_noisy == c)].mean() > 0.5
-    ]
-    assert len(late) == 1
-    in_late = y_noisy == late[0]
-    assert np.any(by_counts & in_late & learned)
-    assert not np.any(clf.noise_mask_ & in_late & learned)
-    assert clf.noise_mask_[in_late].mean() < 1
-
-
 def test_both_views_see_the_same_dropout_masks(blobs):
     X, y = blobs
     same = []
@@ -875,7 +827,7 @@ def test_both_views_see_the_same_dropout_masks(blobs):
         torch.nn.Linear(X.shape[1], 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 3)
     )
     unchanged = (lambda batch: batch, lambda batch: batch)  # two passes, one per view
-    Recorder(module, views=unchanged, max_epochs=4, random_state=0).fit(X, y)
+    Recorder(module, views=unchanged, max_epochs=4, lr=0.05, random_state=0).fit(X, y)
     assert same and all(same)
 
 
@@ -888,7 +840,7 @@ def test_without_views_each_robust_batch_goes_through_the_network_once(blobs):
             calls.append(len(X))
             return super().forward(X)
 
-    clf = StopAtFirstEpoch(Counting(4, 3), views=None, max_epochs=4, batch_size=20)
+    clf = StopAtFirstEpoch(Counting(4, 3), views=None, max_epochs=4, batch_size=20, lr=0.05)
     clf.fit(X, y)
     # One pass per row and epoch, and two to predict every row at the end: the robust network
     # and the base model it is compared with.
@@ -940,7 +892,7 @@ def test_a_robust_network_worse_than_its_base_model_on_the_trusted_rows_gives_wa
     assert restored.robust_epochs_ == kept.robust_epochs_ > 0
     assert restored.score(X, y) == 1.0  # a constant predictor would score 1/3
     np.testing.assert_array_equal(restored.predicted_labels_, restored.predict(X))
-    assert not restored.noise_mask_.any()
+    assert restored.noise_mask_.mean() < 0.2  # rows the warm-up learned late
     # Where it happens without sabotage: on a clean 95/5 table, the first robust epoch (a fresh
     # AdamW at the full lr) threw the base model off its minimum, and the network ended
     # predicting the common class for every row.
@@ -952,19 +904,3 @@ def test_a_robust_network_worse_than_its_base_model_on_the_trusted_rows_gives_wa
         ).fit(X.astype(np.float32), y)
     assert balanced_accuracy_score(y_test, clf.predict(X_test.astype(np.float32))) > 0.85
     assert clf.noise_mask_.mean() < 0.02
-
-
-def test_the_base_model_is_better_only_by_more_than_chance_explains():
-    codes = np.repeat([0, 1], [950, 50])
-    weights = np.ones(1000)
-    second = codes.copy()
-    first = codes.copy()
-    first[:2] = 1  # two rows on which only the second is right: a tie
-    assert not _compare_agreements(second, first, codes, weights, 2)[1]
-    constant = np.zeros(1000, dtype=int)  # gives up the rare class
-    (agree_right, agree_constant), better = _compare_agreements(second, constant, codes, weights, 2)
-    assert better and np.allclose([agree_right, agree_constant], [1.0, 0.5])
-    assert not _compare_agreements(constant, second, codes, weights, 2)[1]
-    # Rows judged wrong (weight 0) do not count: there, only the rare class's rows are trusted.
-    weights[:950] = 0
-    assert np.allclose(_compare_agreements(second, constant, codes, weights, 2)[0], [1.0, 0.0])

@@ -182,7 +182,7 @@ def test_find_label_issues_is_ranked(noisy_digits):
     issues = find_label_issues(X_train, y_noisy, random_state=0)
     cleaner = WrongEventCleaner(random_state=0).fit(X_train, y_noisy)
     assert set(issues) == set(np.flatnonzero(cleaner.noise_mask_))
-    assert np.all(np.diff(cleaner.sample_margin_[issues]) >= 0)
+    assert np.all(np.diff(cleaner.label_quality_[issues]) >= 0)
     assert noise_mask[issues[:100]].mean() > 0.95
     # The margin ranks wrong labels before right ones far better than chance.
     assert roc_auc_score(noise_mask, -cleaner.sample_margin_) > 0.95

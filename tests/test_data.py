@@ -53,7 +53,7 @@ def cnn(module=SmallCNN, **params):
 class StopAtFirstEpoch(WrongEventClassifier):
     """Always starts robust training after the least warm-up."""
 
-    def select_base_epoch(self, prediction_changes):
+    def select_base_epoch(self, prediction_changes, first_epoch=1):
         return 1
 
 

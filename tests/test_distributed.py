@@ -10,7 +10,6 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from skwrongevent import ShardBatchSampler
-from skwrongevent._report import rank_label_issues
 
 SCRIPT = Path(__file__).with_name("distributed_fit.py")
 
@@ -85,11 +84,7 @@ def test_two_processes_judge_as_well_as_one(fits):
     (first, _), single = fits
     auroc = []
     for fit in (first, single):
-        # Scored by the order reports give: flagged rows first, then by margin.
-        order = rank_label_issues(fit["cleanliness"] < 0.5, fit["margin"])
-        score = np.empty(len(order))
-        score[order] = np.arange(len(order), 0, -1)
-        auroc.append(roc_auc_score(fit["is_wrong"], score))
+        auroc.append(roc_auc_score(fit["is_wrong"], -fit["label_quality"]))
     assert auroc[1] > 0.95
     assert abs(auroc[0] - auroc[1]) <= 0.01
 

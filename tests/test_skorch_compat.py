@@ -149,8 +149,11 @@ def test_early_stopping_ends_fit_with_a_usable_fitted_net(data):
 def test_checkpoint_saves_and_restores(data, tmp_path):
     X, y = data
     net = WrongEventClassifier(
-        Logits, callbacks=[Checkpoint(monitor=None, dirname=str(tmp_path))], **FAST
+        Logits,
+        callbacks=[Checkpoint(monitor=None, dirname=str(tmp_path))],
+        **{**FAST, "max_epochs": 10},  # with a robust stage: the network is its last epoch's
     ).fit(X, y)
+    assert net.robust_epochs_ > 0
     new = WrongEventClassifier(Logits, classes=[0, 1]).initialize()
     new.load_params(checkpoint=dict(net.callbacks_)["Checkpoint"])
     np.testing.assert_allclose(new.predict_proba(X), net.predict_proba(X), rtol=1e-6)
@@ -322,7 +325,9 @@ def test_train_step_overridden_for_gradient_accumulation(net_class, data):
             return step
 
     net = make(Accumulating, module=Logits, batch_size=25).fit(*data)  # 8 batches per epoch
-    assert net.optimizer_.state[net.module_.linear.weight]["step"] == 4 * FAST["max_epochs"]
+    # The robust stage starts a fresh optimizer.
+    epochs = getattr(net, "robust_epochs_", 0) or FAST["max_epochs"]
+    assert net.optimizer_.state[net.module_.linear.weight]["step"] == 4 * epochs
     assert net.score(*data) > 0.7
 
 
