@@ -75,7 +75,7 @@ def main():
                     warnings.simplefilter("ignore", UserWarning)
                     clf.fit(X_train, y_noisy)
                 accuracy.append(clf.score(X_test, y_test))
-                auroc.append(roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_))
+                auroc.append(roc_auc_score(is_wrong, -clf.label_quality_))
             cells.append(f"{np.median(accuracy):.3f} / {np.median(auroc):.3f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)

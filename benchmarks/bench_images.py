@@ -97,7 +97,7 @@ def run(case, noise_rate, seed, device):
         seconds = time.perf_counter() - start
         auroc = None
         if hasattr(model, "sample_cleanliness_"):
-            auroc = roc_auc_score(is_wrong, 1 - model.sample_cleanliness_)
+            auroc = roc_auc_score(is_wrong, -model.label_quality_)
         rows[name] = {
             "accuracy": float((model.predict(X_test) == y_test).mean()),
             "auroc": auroc,

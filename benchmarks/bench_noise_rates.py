@@ -47,7 +47,7 @@ def main():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 clf = reference.set_params(mixture=mixture).fit(X_train, y_noisy)
-            auroc = roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_) if rate else None
+            auroc = roc_auc_score(is_wrong, -clf.label_quality_) if rate else None
             cells.append(
                 f"{clf.score(X_test, y_test):.3f} / "
                 f"{'-' if auroc is None else f'{auroc:.3f}'} / {clf.noise_mask_.mean():.3f}"

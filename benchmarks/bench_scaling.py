@@ -61,7 +61,7 @@ def worker(out):
         processes=accelerator.num_processes,
         seconds=seconds,
         peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        auroc=roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_),
+        auroc=roc_auc_score(is_wrong, -clf.label_quality_),
     )
     Path(out, f"process{accelerator.process_index}.json").write_text(json.dumps(record))
     accelerator.end_training()

@@ -34,6 +34,7 @@ Appends records to ``benchmarks/results/tables.jsonl`` and writes
 """
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -125,9 +126,9 @@ def auroc(is_wrong, suspicion):
     return float(roc_auc_score(is_wrong, suspicion)) if 0 < is_wrong.sum() < len(is_wrong) else None
 
 
-def run_cell(name, noise, method, seed):
+def run_cell(name, noise, method, seed, params=()):
     try:
-        return _run_cell(name, noise, method, seed)
+        return _run_cell(name, noise, method, seed, dict(params))
     except Exception as error:  # a failed cell is recorded, and the others go on
         metrics = {"error": f"{type(error).__name__}: {error}"}
         return dict(
@@ -136,7 +137,7 @@ def run_cell(name, noise, method, seed):
         )  # fmt: skip
 
 
-def _run_cell(name, noise, method, seed):
+def _run_cell(name, noise, method, seed, params):
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     X_train, X_test, y_train, y_test = split(name, seed)
@@ -145,7 +146,6 @@ def _run_cell(name, noise, method, seed):
     metrics = {}
     # Every class named, so that a fold without a rare class still predicts all columns.
     common = dict(random_state=seed, classes=np.unique(y_train))
-    variant = os.environ.get("SKWRONGEVENT_ESTIMATE")
     if method == "plain":
         model = NetClassifier(**common).fit(X_train, y_noisy)
     elif method == "early stopping":
@@ -170,19 +170,16 @@ def _run_cell(name, noise, method, seed):
             auroc=auroc(is_wrong, 1 - issues["label_quality"]),
         )
     else:
-        if os.environ.get("STRENGTH"):
-            common["strength"] = float(os.environ["STRENGTH"])
-        model = WrongEventClassifier(**common).fit(X_train, y_noisy)
+        model = WrongEventClassifier(**common, **params).fit(X_train, y_noisy)
         report = model.get_label_issues()
         metrics.update(
             flagged=float(model.noise_mask_.mean()),
             auroc=auroc(is_wrong, 1 - model.sample_cleanliness_),
             auroc_label_quality=auroc(is_wrong, -report["label_quality"]),
             auroc_counts=auroc(is_wrong, model.wrong_events_),
-            detection_auroc=getattr(model, "detection_auroc_", None),
+            detection_auroc=model.detection_auroc_,
             robust_epochs=int(model.robust_epochs_),
-            strength=getattr(model, "evidence_strength_", None),
-            **getattr(model, "switch_stats_", {}),
+            strength=model.evidence_strength_,
         )
     seconds = time.perf_counter() - start
     predicted = model.predict(X_test)
@@ -190,8 +187,8 @@ def _run_cell(name, noise, method, seed):
         balanced_accuracy=float(balanced_accuracy_score(y_test, predicted)),
         predicted_classes=len(np.unique(predicted)),
     )
-    if method == "ours" and variant:
-        method = f"ours ({variant})"
+    if params:  # an ablation of ours, recorded under its own name
+        method += " (" + ", ".join(f"{key}={value}" for key, value in params.items()) + ")"
     return dict(
         suite="tables", case=name, noise=noise, method=method, seed=seed, metrics=metrics,
         seconds=round(seconds, 2), **ENVIRONMENT,
@@ -277,7 +274,8 @@ def report(records):
         f"ours {ours.mean():.3f}; ours more than 0.01 below plain in {below} of {len(ours)} "
         "cells.",
         f"- Noisy cells: mean AUROC ours {noisy['auroc'].mean():.3f}, label_quality "
-        f"{noisy['auroc_label_quality'].mean():.3f}, raw counts {noisy['auroc_counts'].mean():.3f}, "
+        f"{noisy['auroc_label_quality'].mean():.3f}, raw counts "
+        f"{noisy['auroc_counts'].mean():.3f}, "
         f"cleanlab {clean_lab['auroc'].mean():.3f}; cells where ours is below the raw counts' "
         f"minus 0.01: {int((noisy['auroc'] < noisy['auroc_counts'] - 0.01).sum())} of "
         f"{len(noisy)} (label_quality: "
@@ -297,6 +295,11 @@ def report(records):
     print("\n".join(summary))
 
 
+def _split(assignment):
+    key, _, value = assignment.partition("=")
+    return key, value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -304,8 +307,16 @@ def main():
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--tables", nargs="+", default=None)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--params",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="parameters of ours (values read as Python literals), recorded as an ablation",
+    )
     args = parser.parse_args()
     names = args.tables or sorted(path.stem for path in TABLES.glob("*.csv"))
+    params = tuple((key, ast.literal_eval(value)) for key, value in map(_split, args.params))
     if not args.report_only:
         cells = [
             (name, noise, method, seed)
@@ -317,7 +328,9 @@ def main():
         # The slowest cells first keep both workers busy to the end.
         cells.sort(key=lambda cell: cell[2] != "cleanlab")
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        records = Parallel(n_jobs=args.jobs)(delayed(run_cell)(*cell) for cell in cells)
+        records = Parallel(n_jobs=args.jobs)(
+            delayed(run_cell)(*cell, params if cell[2] == "ours" else ()) for cell in cells
+        )
         RESULTS.mkdir(exist_ok=True)
         with RECORDS.open("a") as file:
             for record in records:

@@ -209,14 +209,14 @@ def run_method(method, case, X, y_noisy, y_true, seed):
         return make_net().fit(X_kept, y_kept), None, mask
     if method == "WrongEventClassifier":
         model = robust(case, seed).fit(X, y_noisy)
-        return model, 1 - model.sample_cleanliness_, model.noise_mask_
+        return model, -model.label_quality_, model.noise_mask_
     if method == "WrongEventCleaner + net":
         # The cleaner's own default is 20 epochs; fewer leave too short a warm-up.
         cleaner = WrongEventCleaner(
             robust(case, seed, epochs=min(case.epochs, 20)), random_state=seed
         )
         X_kept, y_kept = cleaner.fit_resample(X, y_noisy)
-        return make_net().fit(X_kept, y_kept), 1 - cleaner.sample_cleanliness_, cleaner.noise_mask_
+        return make_net().fit(X_kept, y_kept), -cleaner.label_quality_, cleaner.noise_mask_
     raise ValueError(method)
 
 
@@ -288,9 +288,9 @@ class LastWarmupWeights(WrongEventClassifier):
     The warm-up itself ends as usual; only the weights robust training starts from differ.
     """
 
-    def _start_robust_stage(self):
-        self._fit_context.base_state = None  # keep the weights the warm-up ended with
-        super()._start_robust_stage()
+    def _end_warmup(self, context):
+        context.base_state = None  # keep the weights the warm-up ended with
+        super()._end_warmup(context)
 
 
 class NoConsistency(WrongEventClassifier):
@@ -357,7 +357,7 @@ def ablations(case_names, quick):
                 record = dict(case=name, seed=seed, method=variant)
                 record["seconds"] = time.perf_counter() - start
                 record["accuracy"] = float((model.predict(X_test) == y_test).mean())
-                record.update(detection(is_wrong, 1 - model.sample_cleanliness_, model.noise_mask_))
+                record.update(detection(is_wrong, -model.label_quality_, model.noise_mask_))
                 records.append(record)
                 print(json.dumps(record), flush=True)
     return records

@@ -120,7 +120,7 @@ plain = NeuralNetClassifier(
 ).fit(X_train, y_noisy)
 print(f"plain skorch:         clean-test accuracy {plain.score(X_test, y_test):.3f}")
 print(f"WrongEventClassifier: clean-test accuracy {robust.score(X_test, y_test):.3f}")
-print(f"detection AUROC:      {roc_auc_score(is_wrong, 1 - robust.sample_cleanliness_):.3f}")
+print(f"detection AUROC:      {roc_auc_score(is_wrong, -robust.label_quality_):.3f}")
 
 # %%
 # Training loss per epoch; the robust stage's loss is IDO's, not cross-entropy.

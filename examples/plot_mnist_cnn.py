@@ -77,12 +77,12 @@ class CNN(torch.nn.Module):
 clf = WrongEventClassifier(CNN, max_epochs=15, views=ImageViews(flip=False), random_state=0)
 clf.fit(X_train, y_noisy)
 print(f"clean-test accuracy: {clf.score(X_test, y_test):.3f}")
-print(f"detection AUROC:     {roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_):.3f}")
+print(f"detection AUROC:     {roc_auc_score(is_wrong, -clf.label_quality_):.3f}")
 print(f"rows flagged:        {clf.noise_mask_.sum()} (truly wrong: {is_wrong.sum()})")
 
 # %%
 # The 16 images whose labels the model trusts least.
-order = np.argsort(clf.sample_cleanliness_)[:16]
+order = np.argsort(clf.label_quality_)[:16]
 predicted = clf.predict(X_train[order])
 figure, axes = plt.subplots(2, 8, figsize=(12, 3.4))
 for ax, row, guess in zip(axes.flat, order, predicted, strict=True):

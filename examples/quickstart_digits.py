@@ -54,7 +54,7 @@ robust = WrongEventClassifier(random_state=0).fit(X_train, y_noisy)
 robust_time = time.perf_counter() - start
 
 # %%
-suspicion = 1 - robust.sample_cleanliness_
+suspicion = -robust.label_quality_  # the ranking score: lowest most likely wrong
 flagged = robust.noise_mask_
 print(
     f"plain skorch         clean-test accuracy {plain.score(X_test, y_test):.3f}"

@@ -35,7 +35,7 @@ clf = AcceleratedWrongEventClassifier(
 
 accelerator.print(
     f"{accelerator.num_processes} process(es): test accuracy {clf.score(X_test, y_test):.3f}, "
-    f"noise-detection AUROC {roc_auc_score(is_wrong, 1 - clf.sample_cleanliness_):.3f}, "
+    f"noise-detection AUROC {roc_auc_score(is_wrong, -clf.label_quality_):.3f}, "
     f"{clf.noise_mask_.mean():.0%} of rows flagged"
 )
 accelerator.end_training()

@@ -14,7 +14,7 @@ from ._mixture import BetaMixture, WrongEventMixture
 from ._modules import MLP
 from ._noise import inject_label_noise
 from ._plotting import WrongEventDisplay
-from ._verdict import Verdict, judge
+from ._verdict import Verdict, evidence_strength, judge, margin_auroc
 from ._views import ImageViews, TabularViews
 
 __version__ = "0.1.0.dev0"
@@ -34,9 +34,11 @@ __all__ = [
     "WrongEventMixture",
     "Verdict",
     "find_label_issues",
+    "evidence_strength",
     "inject_label_noise",
     "judge",
     "label_margin",
+    "margin_auroc",
     "robust_loss",
     "select_base_epoch",
 ]

@@ -642,6 +642,22 @@ class NetClassifier(NeuralNetClassifier):
             return torch.log(output + torch.finfo(output.dtype).eps)
         return output
 
+    def _criterion_row_weights(self, codes):
+        """Each batch row's weight in a loss that replaces the criterion, or None for equal weights.
+
+        The rows' sample and class weights, times the criterion's own class
+        weights (``criterion__weight`` of a cross-entropy or NLL loss):
+        rescaled to mean 1 in the batch, as the weighted criterion averages.
+        """
+        weights = self._fit_context.batch_weights()
+        criterion = getattr(self, "criterion_", None)
+        if isinstance(criterion, (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss)):
+            if criterion.weight is not None:
+                by_class = criterion.weight.to(codes.device)[codes]
+                by_class = by_class / by_class.mean()
+                weights = by_class if weights is None else weights * by_class
+        return weights
+
     def _backward(self, loss):
         loss.backward()
 

@@ -1,7 +1,6 @@
 """WrongEventClassifier: the IDO method as a skorch classifier."""
 
 import math
-import os  # EXPERIMENT
 from numbers import Real
 
 import numpy as np
@@ -49,27 +48,17 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
        with no coefficients to tune (:meth:`get_robust_loss`). The mixture
        is refitted after every epoch on the updated counts.
 
-    Stage 2 acts only as far as the evidence goes: a wrong label is
-    out-voted by its true class (average label margin near -1), a hard
-    but right row is a coin flip (near 0), so each row's weights depart
-    from plain training's by ``evidence_strength_``, minus the mean margin
-    of the rows the warm-up flags (:func:`evidence_strength`). At 0,
-    training goes on plainly from the last warm-up epoch and only the
-    counting remains. Where robust training ends fitting the rows judged
-    clean worse than the base model, or predicting fewer classes, the base
-    model is kept, with a warning.
-
-    The scores (``sample_cleanliness_``, the report's ``label_quality``)
-    are the counts' evidence and nothing else. Guards limit what is done
-    with them: a class the counts would mostly flag keeps its rows below its
-    median count (``capped_classes_``), and one the network also rarely
-    predicts keeps all of them (``withheld_classes_``): these rows are
-    neither down-weighted nor in ``noise_mask_``, and a warning names the
-    classes.
+    Stage 2 runs only where the evidence calls for it: where the rows the
+    warm-up flags look like wrong labels rather than hard rows
+    (:func:`evidence_strength` at least 0.5); elsewhere training goes on
+    plainly, counting. The scores are the counts' evidence and
+    nothing else; checks (:func:`judge`) limit only what is done with them,
+    and say so in a warning. Where robust training ends fitting the rows
+    judged clean worse than the base model, or predicting fewer classes,
+    the base model is kept. docs/verdict.md explains each check.
 
     Batches, callbacks, datasets, samplers, ``LRScheduler`` callbacks and
-    ``sample_weight`` work as in skorch; the row each count belongs to is
-    tracked out of sight.
+    ``sample_weight`` work as in skorch.
 
     Parameters
     ----------
@@ -77,37 +66,29 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         The network; it must return one logit per class. ``None`` builds
         an :class:`MLP` sized from the data, which standardises its inputs.
     warmup_fraction : float in (0, 1], default=0.25
-        Least share of ``max_epochs`` spent in the warm-up (at least one
-        epoch; fewer than 3 warm-up epochs warn). The warm-up goes on, up to
-        ``max_epochs``, while the network's training predictions agree with
-        the given labels no better than chance, and then while the
-        prediction-change curve is still falling: until then the network is
-        still learning, and its counts cannot tell a wrong label from a row
-        not learned yet. ``1.0`` skips robust training: the fitted network
-        is the base model.
+        Least share of ``max_epochs`` spent in the warm-up (fewer than 3
+        epochs warn). It goes on while the network's predictions agree with
+        the labels no better than chance, then while the prediction-change
+        curve still falls (the network is still learning). ``1.0`` skips
+        robust training: the fitted network is the base model.
     mixture : {"global", "per_class"}, default="global"
         One beta mixture for all rows, or one per given class (the paper's
-        choice; it flags the clean rows of easy classes when labels are
-        nearly clean).
+        choice; it flags clean rows of easy classes on nearly clean labels).
     views : "auto", None, estimator or (callable, callable), default="auto"
-        How the robust stage makes the weak and strong view of a batch.
-        ``"auto"`` uses :class:`ImageViews` for images (channels, height,
-        width) of at least 16 pixels a side and :class:`TabularViews` for
-        rows of features, when the warm-up flags at least 5% of the rows,
-        and the rows themselves otherwise: views guard against memorising
-        wrong labels, and where there are few, they only add risk. Smaller
-        images, where resampling changes most pixels, and other input
-        (dicts, sequences, integer token ids) use the rows themselves.
-        ``None`` uses the batch itself for both. An estimator with ``weak``
-        and ``strong`` methods is cloned and fitted on a sample of the
-        training rows; a pair of callables is used as is. Each maps a batch
-        (tensor, or dict of tensors for dict input) to a batch on the same
-        device.
+        How the robust stage makes a batch's weak and strong view.
+        ``"auto"``: :class:`ImageViews` for images at least 16 pixels a
+        side, :class:`TabularViews` for rows of features, when the warm-up
+        flags at least 5% of the rows; the rows themselves otherwise and for
+        other input. ``None``: the batch itself. An estimator with ``weak``
+        and ``strong`` methods is cloned and fitted on a sample of the rows;
+        a pair of callables (batch in, batch out, on its device) is used as
+        is.
     strength : "auto" or float in [0, 1], default="auto"
-        How far the robust stage's per-row weights depart from plain
-        training's (see above). ``"auto"`` measures it from the warm-up
-        (:func:`evidence_strength`); 1.0 always applies the method in full,
-        as published; 0.0 trains plainly after the warm-up and only counts.
+        The share of the flagged rows the robust stage acts on, those with
+        the most wrong events first; the others train as clean rows.
+        ``"auto"``: all of them where ``evidence_strength_`` is at least
+        0.5, none (plain training) below. 1.0 is the method as published;
+        0.0 trains on plainly after the warm-up, counting.
     **kwargs
         Every parameter of :class:`NetClassifier` (``criterion``,
         ``train_split``, ``optimizer``, ``lr``, ``max_epochs``, ``batch_size``, ``device``,
@@ -115,12 +96,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         ``random_state``, ``verbose``) and of skorch's
         ``NeuralNetClassifier`` (``callbacks``, ``dataset``,
         ``iterator_train__*``, ``module__*``, ``optimizer__*``, ...).
-        ``lr`` is constant during the warm-up, then cosine-annealed to a
-        tenth over the robust stage, unless a ``LRScheduler`` callback sets
-        it; the robust stage resets the optimizer's state. Rows that
-        ``train_split`` holds out for validation (skorch's ``ValidSplit``)
-        are not trained on, so not judged: their per-row statistics below
-        are NaN (0 wrong events), and ``noise_mask_`` is False for them.
+        ``lr`` is constant in the warm-up, then cosine-annealed to a tenth
+        over the robust stage (unless a ``LRScheduler`` callback sets it),
+        which starts with a fresh optimizer state. Rows that ``train_split``
+        holds out are not trained on, so not judged: their per-row
+        statistics are NaN (0 wrong events), never in ``noise_mask_``.
 
     Attributes
     ----------
@@ -130,29 +110,26 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         Wrong-event count of each training row at the end of training (of
         the warm-up, where the base model was restored).
     sample_cleanliness_ : ndarray of shape (n_rows,), dtype=float64
-        Probability that each row's label is right: the clean posterior of
-        its mixture at its count, never raised or lowered by a guard.
+        Probability that each row's label is right: its mixture's clean
+        posterior at its count (it rounds to 0 or 1 where the counts
+        separate well; rank by ``label_quality_``).
     sample_difficulty_ : ndarray of shape (n_rows,), dtype=float32
-        Where each row sits inside the clean component, in [0, 1]: 0 for
-        rows never wrong, near 1 for rows wrong as often as the hardest
-        clean rows.
+        Where each row sits inside the clean component, in [0, 1].
     noise_mask_ : ndarray of shape (n_rows,), dtype=bool
-        ``sample_cleanliness_ < 0.5``, less the rows of guarded classes
-        kept (see above): the rows judged mislabelled.
+        The rows judged mislabelled (see :attr:`Verdict.noise_mask`).
     sample_margin_ : ndarray of shape (n_rows,), dtype=float32
-        Each row's :func:`label_margin` averaged over its training passes,
-        in [-1, 1], lowest most likely wrong.
+        Each row's :func:`label_margin` averaged over its training passes.
     label_quality_ : ndarray of shape (n_rows,), dtype=float64
-        The clean posterior at the count moved up by ``(1 - margin) / 2``:
-        ordered as the counts, ties broken by the margin. The report is
-        sorted by it.
+        Ranking score in (0, 1), lowest most likely wrong: ordered as the
+        counts, ties broken by the margin (see :attr:`Verdict.label_quality`).
     detection_auroc_ : float
-        The fit's own estimate of how well the warm-up's counts rank wrong
-        labels first, from the margins (:func:`margin_auroc`); NaN without a
-        switch to robust training.
+        The fit's estimate of how well the warm-up's counts rank wrong
+        labels first (:func:`margin_auroc`); NaN where the warm-up took
+        every epoch.
     evidence_strength_ : float
-        How far the robust stage's weights departed from plain training's,
-        in [0, 1]; 0 where training went on plainly.
+        How much the rows the warm-up flags look like wrong labels (1)
+        rather than hard rows (0) (:func:`evidence_strength`); NaN where the
+        warm-up took every epoch.
     given_labels_ : ndarray of shape (n_rows,)
         Each training row's label as given.
     predicted_labels_ : ndarray of shape (n_rows,)
@@ -173,8 +150,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         Warm-up epoch whose weights started robust training (and are the
         fitted network's, where the base model was restored).
     warmup_epochs_, robust_epochs_ : int
-        Epochs run in each stage; epochs trained on plainly after a weak
-        warm-up verdict count as warm-up.
+        Epochs run in each stage; epochs trained on plainly after the
+        warm-up count as warm-up.
     n_features_in_, feature_names_in_, input_shape_, module_, history_
         As in :class:`NetClassifier`; the history also records ``stage``
         and ``prediction_change``.
@@ -187,10 +164,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     Notes
     -----
-    The two views of a batch go through the network one after the other
-    with the same random state, so a dropout network drops the same units
-    for both: the consistency term then measures what the views change,
-    not dropout noise. Batch-normalisation statistics are computed per view.
+    Both views of a batch go through the network with the same random
+    state, so dropout drops the same units for both and the consistency
+    term measures only what the views change.
 
     References
     ----------
@@ -212,7 +188,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     """
 
     _parameter_constraints = {
-        **NetClassifier._parameter_constraints,
+        **NetClassifier._parameter_constraints,  # noqa: SLF001 (scikit-learn's convention)
         "warmup_fraction": [Interval(Real, 0, 1, closed="right")],
         "mixture": [StrOptions({"global", "per_class"})],
         "views": [StrOptions({"auto"}), None, tuple, HasMethods(["weak", "strong"])],
@@ -294,8 +270,11 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _end_epoch(self):
         context = self._fit_context
         changes, counted = context.tracker.end_epoch(self._all_reduce)
+        context.epochs_done = context.epoch
         self.history.record("prediction_change", changes)
         self.history.record("rows_counted", counted)
+        if context.stage == 1 and context.epoch > 1:
+            context.prediction_changes.append(changes)
         if context.stage == 1 and context.epoch <= context.warmup_epochs:
             self._keep_base_model(context)
             if context.epoch == context.warmup_epochs == context.base_epoch < self.max_epochs:
@@ -308,8 +287,6 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             self._judge_rows(context)
 
     def _keep_base_model(self, context):
-        if context.epoch > 1:
-            context.prediction_changes.append(self.history[-1, "prediction_change"])
         if context.learned_epoch is None and beats_chance(
             *context.tracker.agreement(len(self.classes_))
         ):
@@ -346,12 +323,13 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         """
         return select_base_epoch(prediction_changes, first_epoch)
 
-    def _judge_rows(self, context, predicted=None, final=False):
+    def _judge_rows(self, context, predicted=None, final=False, refit=True):
         """Refit the mixture on the user's rows and judge them; the robust loss reads the result."""
         tracker = context.tracker
         counts, codes = context.judged(tracker.wrong), context.judged(context.codes)
-        context.mixture.fit(counts, codes)
-        margin = context.judged(tracker.margin) / max(context.epoch, 1)
+        if refit:
+            context.mixture.fit(counts, codes)
+        margin = context.average_margin()
         if predicted is None:
             predicted = context.judged(tracker.last_prediction)
         strength = 1.0 if final else context.strength
@@ -367,33 +345,20 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _end_warmup(self, context):
         """Measure the evidence; act on it from the base model, or train on plainly."""
         counts = context.judged(context.tracker.wrong)
-        margin = context.judged(context.tracker.margin) / context.epoch
-        context.detection_auroc = margin_auroc(counts, margin)
-        last = context.judged(context.tracker.last_margin)
+        margin = context.average_margin()
         flagged = context.verdict.cleanliness < 0.5
-        context.strength = evidence_strength(margin[context.verdict.noise_mask])
-        if os.environ.get("RATIO") and flagged.any() and (~flagged).any():
-            context.strength = float(np.clip(-margin[flagged].mean() / max(margin[~flagged].mean(), 1e-6), 0, 1))
-        if self.strength != "auto":
+        context.detection_auroc = margin_auroc(counts, margin)
+        context.evidence = evidence_strength(margin[flagged], margin[~flagged])
+        if self.strength == "auto":
+            # Act fully or not at all: a flagged row trained as clean is learned, wrong or not.
+            context.strength = 1.0 if context.evidence >= 0.5 and flagged.any() else 0.0
+        else:
             context.strength = float(self.strength)
-        if os.environ.get("SWITCH_STATS"):
-            flagged = context.verdict.cleanliness < 0.5
-            self.switch_stats_ = dict(
-                switch_flagged=float(flagged.mean()),
-                m_flagged=float(margin[flagged].mean()) if flagged.any() else None,
-                m_unflagged=float(margin[~flagged].mean()) if (~flagged).any() else None,
-                share_negative=float((margin[flagged] < 0).mean()) if flagged.any() else None,
-                last_flagged=float(last[flagged].mean()) if flagged.any() else None,
-                last_unflagged=float(last[~flagged].mean()) if (~flagged).any() else None,
-                switch_auroc=context.detection_auroc,
-            )
-        if context.learned_epoch is None:
-            context.strength = 0.0
-        if context.strength == 0:
-            context.plain = True
+        if context.learned_epoch is None or context.strength == 0:
+            context.plain = True  # plain training goes on, counting
             return
         context.stage = 2
-        self._judge_rows(context)  # at the strength measured
+        self._judge_rows(context, refit=False)  # the same mixture, at the strength measured
         if context.base_state is not None:
             self._load_component_states(context.base_state)
         counts_type = torch.uint8 if context.warmup_epochs < 256 else torch.int32
@@ -421,6 +386,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _finish_fit(self):
         context = self._fit_context
         context.tracker.end_epoch(self._all_reduce)  # the passes of an interrupted epoch
+        context.epochs_done = context.epoch
         if context.stage == 1:
             self.views_ = None
             if not (context.robust_epochs or context.plain) and context.base_state is not None:
@@ -433,6 +399,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         predicted = self._predicted_codes
         if context.row_map is not None:
             predicted = predicted[context.row_map.numpy()]
+        if context.learned_epoch is None:  # guesses: nothing for the guards to read
+            predicted = None
         self._judge_rows(context, predicted, final=True)
         if context.learned_epoch is None:  # counts of guesses: no evidence to act on
             context.verdict.noise_mask[:] = False
@@ -478,8 +446,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         verdict, n_rows = context.verdict, context.n_rows
         tracker = context.tracker
         self.wrong_events_ = tracker.wrong.cpu().numpy()
-        self.sample_margin_ = (tracker.margin / max(context.epoch, 1)).cpu().numpy()
+        self.sample_margin_ = (tracker.margin / max(context.epochs_done, 1)).cpu().numpy()
         rows = slice(None) if context.row_map is None else context.row_map.numpy()
+        if not context.epoch:  # initialised, not trained: nothing judged
+            self.sample_margin_[:] = np.nan
         for name, values, missing in [
             ("sample_cleanliness_", verdict.cleanliness, np.nan),
             ("sample_difficulty_", verdict.difficulty, np.nan),
@@ -487,7 +457,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             ("noise_mask_", verdict.noise_mask, False),
         ]:
             full = np.full(n_rows, missing, dtype=values.dtype)
-            full[rows] = values
+            if context.epoch:
+                full[rows] = values
             setattr(self, name, full)
         if context.row_map is not None:
             self.sample_margin_[context.held_out()] = np.nan
@@ -497,7 +468,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         self.withheld_classes_ = self.classes_[verdict.withheld_classes]
         auroc = context.detection_auroc
         self.detection_auroc_ = np.nan if auroc is None else auroc
-        self.evidence_strength_ = 0.0 if context.stage == 1 else context.strength
+        self.evidence_strength_ = context.evidence
         self.prediction_changes_ = np.asarray(context.prediction_changes, dtype=np.int64)
         self.base_epoch_ = context.base_epoch
         self.warmup_epochs_ = (
@@ -516,7 +487,9 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             held_out=int((~judged).sum()),
             n_rows=context.n_rows,
             degenerate_count=(
-                int(self.wrong_events_[judged][0]) if context.mixture.degenerate_ else None
+                int(self.wrong_events_[judged][0])
+                if context.mixture.degenerate_ and judged.any()
+                else None
             ),
             epochs=context.epoch,
             learned=context.learned_epoch is not None,
@@ -593,27 +566,10 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             logits_strong,
             codes,
             *context.tracker.weights(context.rows),
-            sample_weight=self._robust_row_weights(codes),
+            sample_weight=self._criterion_row_weights(codes),
         )
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
-
-    def _robust_row_weights(self, codes):
-        """Each row's weight in the robust loss, or None for equal weights.
-
-        The rows' sample and class weights, times the criterion's own class
-        weights (``criterion__weight`` of a cross-entropy or NLL loss),
-        which the robust loss replaces: rescaled to mean 1 in the batch, as
-        the weighted criterion averages.
-        """
-        weights = self._fit_context.batch_weights()
-        criterion = getattr(self, "criterion_", None)
-        if isinstance(criterion, (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss)):
-            if criterion.weight is not None:
-                by_class = criterion.weight.to(codes.device)[codes]
-                by_class = by_class / by_class.mean()
-                weights = by_class if weights is None else weights * by_class
-        return weights
 
     def get_robust_loss(
         self,

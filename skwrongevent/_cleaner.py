@@ -154,7 +154,7 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
         self._check_params()
         validate_data(self, X, reset=True, dtype=None, skip_check_array=True)
         self.classifier_ = self._make_classifier().fit(X, _labels_from_target(y))
-        self._row_index = self.classifier_._row_index
+        self._row_index = X.index if hasattr(X, "iloc") else None  # a DataFrame's row labels
         self.wrong_events_ = self.classifier_.wrong_events_
         self.sample_cleanliness_ = self.classifier_.sample_cleanliness_
         self.sample_margin_ = self.classifier_.sample_margin_

@@ -52,7 +52,6 @@ class WrongEventTracker:
         # This epoch's pass of each row: 4 * (prediction + 1) + wrong events (0-2); 0 = not seen.
         self.epoch_pass = torch.zeros_like(self.wrong)
         self.epoch_margin = torch.zeros_like(self.margin)
-        self.last_margin = torch.zeros_like(self.margin)  # the last epoch's, for the switch
         self.table = self.clean_limit = None
 
     def record_warmup(self, predicted, rows, margin=None):
@@ -115,7 +114,6 @@ class WrongEventTracker:
             all_reduce(passes)
             all_reduce(self.epoch_margin)
         self.margin += self.epoch_margin
-        self.last_margin, self.epoch_margin = self.epoch_margin, self.last_margin
         self.epoch_margin.zero_()
         # In place throughout: no temporary as large as the counts.
         seen = passes > 0
@@ -168,6 +166,7 @@ class IdoContext(FitContext):
         self.tracker = WrongEventTracker(self.codes)
         self.stage = 1
         self.epoch = 0
+        self.epochs_done = 0  # epochs whose passes are in the counts
         self.prediction_changes = []
         self.base_epoch = 0
         self.base_state = None
@@ -178,7 +177,8 @@ class IdoContext(FitContext):
         self.forward_params = {}  # for the final prediction of every row
         self.initial_lrs = None
         self.detection_auroc = None
-        self.strength = 1.0
+        self.strength = 1.0  # the share of the flagged rows the robust stage acts on
+        self.evidence = np.nan  # evidence_strength at the end of the warm-up
         self.plain = False  # whether training went on plainly after the warm-up
         self.warmup_counts = None  # the counts at the switch, in case the base model is restored
         self.agreements = None  # the base and the robust network's, where the base was restored
@@ -191,6 +191,10 @@ class IdoContext(FitContext):
         """
         values = values.cpu().numpy()
         return values if self.row_map is None else values[self.row_map.numpy()]
+
+    def average_margin(self):
+        """Each judged row's label margin averaged over the epochs counted, as an array."""
+        return self.judged(self.tracker.margin) / max(self.epochs_done, 1)
 
     def held_out(self):
         """A mask of the rows ``train_split`` held out for validation, or None if none were."""

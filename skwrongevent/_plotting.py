@@ -32,6 +32,12 @@ class WrongEventDisplay:
         by :meth:`plot_noise_matrix`.
     estimator_name : str, default=None
         Title of the plot.
+    detection_auroc : float, default=None
+        The fit's estimate of how well the counts rank wrong labels first
+        (``detection_auroc_``), shown over the histogram.
+    evidence_strength : float, default=None
+        How much the flagged rows look like wrong labels rather than hard
+        rows (``evidence_strength_``), shown beside it.
 
     Attributes
     ----------
@@ -65,6 +71,8 @@ class WrongEventDisplay:
         true_noise_mask=None,
         noise_matrix=None,
         estimator_name=None,
+        detection_auroc=None,
+        evidence_strength=None,
     ):
         self.wrong_events = wrong_events
         self.noise_mask = noise_mask
@@ -74,6 +82,8 @@ class WrongEventDisplay:
         self.true_noise_mask = true_noise_mask
         self.noise_matrix = noise_matrix
         self.estimator_name = estimator_name
+        self.detection_auroc = detection_auroc
+        self.evidence_strength = evidence_strength
 
     @classmethod
     def from_estimator(cls, estimator, *, true_noise_mask=None, ax=None):
@@ -114,6 +124,8 @@ class WrongEventDisplay:
             true_noise_mask=true_noise_mask,
             noise_matrix=estimator.get_noise_matrix(),
             estimator_name=type(estimator).__name__,
+            detection_auroc=classifier.detection_auroc_,
+            evidence_strength=classifier.evidence_strength_,
         ).plot(ax=ax)
 
     def plot(self, ax=None):
@@ -206,6 +218,12 @@ class WrongEventDisplay:
         ax.set_ylabel("rows (log scale)")
         ax.set_yscale("log")
         ax.legend(fontsize="small")
+        evidence = []
+        if self.detection_auroc is not None and not np.isnan(self.detection_auroc):
+            evidence.append(f"estimated AUROC of the counts {self.detection_auroc:.2f}")
+        if self.evidence_strength is not None and not np.isnan(self.evidence_strength):
+            evidence.append(f"evidence strength {self.evidence_strength:.2f}")
+        ax.set_title("; ".join(evidence), fontsize="small")
 
     def _plot_mixture(self, ax, counts):
         mixture = self.mixture

@@ -51,8 +51,8 @@ class Verdict:
         Codes of the guarded classes (see :func:`judge`).
     training_table : ndarray of shape (n_classes, max_count + 1, 4)
         ``p_0, p_1, F_0, F_1`` the robust loss weighs each class's rows by,
-        at each count: the mixture's, with the guards applied and tempered
-        by the strength of the evidence.
+        at each count: the mixture's, with the guards and the strength
+        applied.
     """
 
     cleanliness: np.ndarray
@@ -98,9 +98,11 @@ def judge(mixture, counts, codes, *, predicted=None, margin=None, strength=1.0):
         Each row's average label margin in [-1, 1], the tie-break of
         ``label_quality``; None breaks no ties.
     strength : float in [0, 1], default=1.0
-        How far the robust loss departs from plain training: each row's
-        clean weight ``p_0`` becomes ``1 - strength * (1 - p_0)`` and its
-        noisy posterior ``strength * p_1``.
+        The share of the flagged rows (clean posterior below 0.5, guards
+        applied) the robust loss acts on, those with the most wrong events
+        first (ties included); the others weigh as clean rows, as in plain
+        training. Acting on a row fully or not at all keeps a half-weighted
+        wrong label from being learned after all.
 
     Returns
     -------
@@ -134,15 +136,11 @@ def judge(mixture, counts, codes, *, predicted=None, margin=None, strength=1.0):
         medians[code] = min(np.quantile(index[codes == code], 0.5, method="lower"), table.shape[1])
         training[code, : medians[code] + 1, : NOISY + 1] = (1.0, 0.0)
     training[withheld, :, : NOISY + 1] = (1.0, 0.0)
-    if strength < 1:
-        if os.environ.get("QUANTILE"):
-            flagged_counts = index[training[codes, index, CLEAN] < 0.5]
-            acted = round(strength * flagged_counts.size)
-            lowest = np.sort(flagged_counts)[::-1][acted - 1] if acted else table.shape[1]
-            training[:, :lowest, : NOISY + 1] = (1.0, 0.0)
-        else:
-            training[:, :, CLEAN] = 1 - strength * (1 - training[:, :, CLEAN])
-            training[:, :, NOISY] *= strength
+    if strength < 1:  # act on the most suspicious share of the flagged rows only
+        flagged_counts = np.sort(index[training[codes, index, CLEAN] < 0.5])[::-1]
+        acted = round(strength * flagged_counts.size)
+        lowest = flagged_counts[acted - 1] if acted else table.shape[1]
+        training[:, :lowest, : NOISY + 1] = (1.0, 0.0)
     noise_mask = cleanliness < 0.5
     if margin is not None:  # a label the network confirms on average is not removed
         noise_mask &= np.asarray(margin) < 0
@@ -227,36 +225,44 @@ def beats_chance(predicted, labels, agree):
     )
 
 
-def evidence_strength(flagged_margins):
-    """How far the robust stage acts: as far as the network out-votes the flagged rows' labels.
+def evidence_strength(flagged_margins, other_margins):
+    """How much the flagged rows look like wrong labels (1) rather than hard rows (0).
 
-    A wrong label is out-voted by its true class from the first epochs on
-    (average label margin near -1); a hard but right row is a coin flip
-    (margin near 0). Down-weighting a row helps where it is more likely wrong
-    than right, so the strength is minus the mean margin of the rows the
-    counts flag, clipped to [0, 1]: 0 (train on plainly) where the flagged
-    rows are the network's coin flips, 1 where it out-votes every one.
+    A wrong label is out-voted by its true class about as strongly as a
+    right label is confirmed: under a network equally sure of both, the
+    average label margin of a wrong label is minus that of a right one. A
+    hard but right row is a coin flip (margin near 0). So the strength is
+    the flagged rows' mean margin, negated, over the other rows' mean
+    margin, clipped to [0, 1]. The ratio needs no scale: averaged over the
+    same epochs, both margins shrink alike with the label noise and with
+    how late the network learned. :class:`WrongEventClassifier` runs its
+    robust stage where it is at least 0.5, nearer the wrong-label end.
 
     Parameters
     ----------
     flagged_margins : array-like of shape (n_flagged,)
         Average label margins of the rows the counts flag.
+    other_margins : array-like of shape (n_other,)
+        Average label margins of the other rows.
 
     Returns
     -------
     float
-        0 where no row is flagged.
+        0 where either group is empty or the other rows are not confirmed.
 
     Examples
     --------
-    >>> from skwrongevent._verdict import evidence_strength
-    >>> evidence_strength([-0.9, -0.5]), evidence_strength([0.1, -0.1]), evidence_strength([])
-    (0.7, 0.0, 0.0)
+    >>> from skwrongevent import evidence_strength
+    >>> evidence_strength([-0.3, -0.5], [0.6, 0.4])  # out-voted 0.4, confirmed 0.5
+    0.8
+    >>> evidence_strength([0.1, -0.1], [0.6, 0.4]), evidence_strength([], [0.5])
+    (0.0, 0.0)
     """
     flagged_margins = np.asarray(flagged_margins, dtype=np.float64)
-    if not flagged_margins.size:
+    other_margins = np.asarray(other_margins, dtype=np.float64)
+    if not flagged_margins.size or not other_margins.size or other_margins.mean() <= 0:
         return 0.0
-    return float(np.clip(-flagged_margins.mean(), 0.0, 1.0)) + 0.0  # never -0.0
+    return float(np.clip(-flagged_margins.mean() / other_margins.mean(), 0.0, 1.0)) + 0.0
 
 
 def margin_auroc(counts, margin):
@@ -284,7 +290,7 @@ def margin_auroc(counts, margin):
 
     Examples
     --------
-    >>> from skwrongevent._verdict import margin_auroc
+    >>> from skwrongevent import margin_auroc
     >>> margin_auroc([0, 0, 0, 9], [1, 1, 1, -1])  # the one wrong-looking row has the most
     1.0
     >>> margin_auroc([0, 5, 0, 5], [0, 0, 0, 0])  # every row a coin flip
@@ -390,6 +396,12 @@ def fit_messages(
     ------
     message : str
     """
+    if not epochs:
+        yield (
+            "No epoch was trained (max_epochs=0 initialises the network and sets classes_), "
+            "so no row was judged: the per-row scores are NaN and noise_mask_ is empty."
+        )
+        return
     if 0 < warmup_epochs < MIN_WARMUP_EPOCHS:
         yield (
             f"The warm-up had {warmup_epochs} epoch(s), too few to tell wrong labels from rows "

@@ -13,7 +13,9 @@ from torch.utils.data import BatchSampler, RandomSampler
 from skwrongevent import ImageViews, WrongEventClassifier, inject_label_noise
 from skwrongevent._data import ShuffledBatches
 
-FAST = dict(max_epochs=10, warmup_fraction=0.5, lr=1e-2, batch_size=32, mixture="global")
+FAST = dict(
+    max_epochs=10, warmup_fraction=0.5, lr=1e-2, batch_size=32, mixture="global", strength=1.0
+)
 
 
 class SmallCNN(torch.nn.Module):
@@ -51,7 +53,10 @@ def cnn(module=SmallCNN, **params):
 
 
 class StopAtFirstEpoch(WrongEventClassifier):
-    """Always starts robust training after the least warm-up."""
+    """Always starts robust training, in full, after the least warm-up."""
+
+    def __init__(self, module=None, *, strength=1.0, **kwargs):
+        super().__init__(module, strength=strength, **kwargs)
 
     def select_base_epoch(self, prediction_changes, first_epoch=1):
         return 1

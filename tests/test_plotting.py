@@ -23,6 +23,8 @@ def test_from_estimator_draws_both_panels(fitted):
     assert any(label.startswith("wrong, flagged") for label in labels)
     assert "clean component" in labels and "noisy component" in labels
     assert any(label.startswith("global decision point") for label in labels)
+    assert f"estimated AUROC of the counts {clf.detection_auroc_:.2f}" in histogram.get_title()
+    assert f"evidence strength {clf.evidence_strength_:.2f}" in histogram.get_title()
     # Bars sum to the number of rows across the stacked groups.
     heights = sum(patch.get_height() for patch in histogram.patches)
     assert heights == pytest.approx(len(noise_mask))
@@ -54,9 +56,9 @@ def test_cleaner_and_bad_arguments(fitted, blobs):
         WrongEventDisplay.from_estimator(WrongEventCleaner())
     cleaner = WrongEventCleaner(random_state=0).fit(*blobs)
     display = WrongEventDisplay.from_estimator(cleaner)
-    assert display.ax_[0].get_title() == "" and display.figure_._suptitle.get_text() == (
-        "WrongEventCleaner"
-    )
+    assert display.figure_.get_suptitle() == "WrongEventCleaner"
+    shown = "estimated AUROC" in display.ax_[0].get_title()
+    assert shown == (not np.isnan(cleaner.classifier_.detection_auroc_))
     plt.close("all")
 
 
@@ -70,4 +72,5 @@ def test_noise_matrix_panel_shows_the_estimated_shares(fitted):
     bare = WrongEventDisplay(clf.wrong_events_, clf.noise_mask_, clf.mixture_, [], 1)
     with pytest.raises(ValueError, match="no noise_matrix"):
         bare.plot_noise_matrix()
+    assert bare.plot().ax_[0].get_title() == ""  # no evidence given, none shown
     plt.close("all")

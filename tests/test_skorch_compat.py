@@ -255,9 +255,10 @@ def test_max_epochs_zero_initializes_and_sets_classes(net_class, data):
         net.fit(X, np.array(["a", "b"])[y])
     np.testing.assert_array_equal(net.classes_, ["a", "b"])
     assert net.predict(X).shape == (200,)
-    if net_class is WrongEventClassifier:  # nothing was counted: no evidence, every row clean
-        assert any("no evidence" in str(warning.message) for warning in caught)
+    if net_class is WrongEventClassifier:  # nothing was trained: nothing judged, and it says so
+        assert [str(w.message) for w in caught if "No epoch was trained" in str(w.message)]
         assert not net.noise_mask_.any() and net.wrong_events_.sum() == 0
+        assert np.isnan(net.sample_cleanliness_).all() and np.isnan(net.label_quality_).all()
 
 
 def test_metadata_routing_rejects_unrequested_metadata(net_class, data):

@@ -119,24 +119,32 @@ def test_label_quality_breaks_ties_where_the_posterior_rounds_to_one():
     assert np.all(verdict.label_quality[:800] > 0.5) and np.all(verdict.label_quality[800:] < 0.5)
 
 
-def test_strength_tempers_what_training_acts_on_and_nothing_else():
-    counts = np.r_[np.zeros(80, int), np.full(20, 9)]
+def test_strength_acts_on_the_most_suspicious_share_of_flagged_rows_and_nothing_else():
+    counts = np.r_[np.zeros(60, int), np.full(10, 7), np.full(10, 8), np.full(20, 9)]
     codes = np.zeros(100, int)
     full, none, half = (_judged(counts, codes, strength=s) for s in (1.0, 0.0, 0.5))
     assert np.all(none.training_table[:, :, 0] == 1) and np.all(none.training_table[:, :, 1] == 0)
-    np.testing.assert_allclose(
-        1 - half.training_table[:, :, 0], 0.5 * (1 - full.training_table[:, :, 0])
+    flagged = full.training_table[0, :, 0] < 0.5
+    assert flagged[7:].all()
+    # Half of the 40 flagged rows: the 20 with 9 wrong events; the rows below weigh as clean.
+    assert half.training_table[0, 9, 0] == full.training_table[0, 9, 0] < 0.5
+    assert np.all(half.training_table[0, :9, 0] == 1)
+    for verdict in (none, half):
+        np.testing.assert_array_equal(verdict.cleanliness, full.cleanliness)
+        np.testing.assert_array_equal(verdict.noise_mask, full.noise_mask)
+
+
+def test_strength_compares_how_the_flagged_labels_are_out_voted_with_how_the_others_are_confirmed():
+    confirmed = [0.5, 0.3]  # mean 0.4
+    assert evidence_strength([-0.4, -0.4], confirmed) == pytest.approx(1.0)  # like wrong labels
+    assert evidence_strength([-0.2, -0.2], confirmed) == pytest.approx(0.5)
+    assert evidence_strength([0.2, -0.2], confirmed) == 0.0  # coin flips: hard rows
+    assert evidence_strength([-0.9], confirmed) == 1.0
+    assert evidence_strength([], confirmed) == evidence_strength([-0.5], [-0.1]) == 0.0
+    # No scale: the same network, twice as sure of everything, gets the same strength.
+    assert evidence_strength([-0.4, -0.2], [0.8, 0.4]) == pytest.approx(
+        evidence_strength([-0.2, -0.1], [0.4, 0.2])
     )
-    np.testing.assert_array_equal(none.cleanliness, full.cleanliness)
-    np.testing.assert_array_equal(none.noise_mask, full.noise_mask)
-
-
-def test_strength_follows_how_far_the_network_out_votes_the_flagged_labels():
-    assert evidence_strength([-1.0, -1.0]) == 1.0  # wrong labels, confidently out-voted
-    assert evidence_strength([0.2, -0.2]) == 0.0  # coin flips: hard rows
-    assert evidence_strength([0.5, 0.9]) == 0.0
-    assert evidence_strength([-0.5, -0.3]) == pytest.approx(0.4)
-    assert evidence_strength([]) == 0.0
 
 
 def test_margin_auroc_tracks_how_the_counts_order_out_voted_rows_before_unsure_ones():
