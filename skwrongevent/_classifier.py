@@ -50,8 +50,8 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
 
     Stage 2 runs only where the evidence calls for it: where the rows the
     warm-up flags look like wrong labels rather than hard rows
-    (:func:`evidence_strength` at least 0.5); elsewhere training goes on
-    plainly, counting. The scores are the counts' evidence and
+    (:func:`evidence_strength` of the margins up to the base epoch, at
+    least 0.5); elsewhere training goes on plainly, counting. The scores are the counts' evidence and
     nothing else; checks (:func:`judge`) limit only what is done with them,
     and say so in a warning. Where robust training ends fitting the rows
     judged clean worse than the base model, or predicting fewer classes,
@@ -300,6 +300,7 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         if base_epoch == context.epoch:
             context.base_epoch = context.epoch
             context.base_state = self._component_states()
+            context.base_margin = context.tracker.margin.clone()
 
     def select_base_epoch(self, prediction_changes, first_epoch=1):
         """The warm-up epoch whose weights start robust training; override to change the rule.
@@ -345,10 +346,12 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     def _end_warmup(self, context):
         """Measure the evidence; act on it from the base model, or train on plainly."""
         counts = context.judged(context.tracker.wrong)
-        margin = context.average_margin()
         flagged = context.verdict.cleanliness < 0.5
-        context.detection_auroc = margin_auroc(counts, margin)
+        context.detection_auroc = margin_auroc(counts, context.average_margin())
+        # Read up to the base model, before the network could memorise the wrong labels.
+        margin = context.judged(context.base_margin) / max(context.base_epoch, 1)
         context.evidence = evidence_strength(margin[flagged], margin[~flagged])
+        context.base_margin = None
         if self.strength == "auto":
             # Act fully or not at all: a flagged row trained as clean is learned, wrong or not.
             context.strength = 1.0 if context.evidence >= 0.5 and flagged.any() else 0.0

@@ -170,6 +170,7 @@ class IdoContext(FitContext):
         self.prediction_changes = []
         self.base_epoch = 0
         self.base_state = None
+        self.base_margin = None  # the label margins summed up to the base epoch
         self.learned_epoch = None  # the first epoch whose predictions beat chance
         self.views = None
         self.mixture = self.verdict = None
