@@ -51,11 +51,12 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
     Stage 2 runs only where the evidence calls for it: where the rows the
     warm-up flags look like wrong labels rather than hard rows
     (:func:`evidence_strength` of the margins up to the base epoch, at
-    least 0.5); elsewhere training goes on plainly, counting. The scores are the counts' evidence and
-    nothing else; checks (:func:`judge`) limit only what is done with them,
-    and say so in a warning. Where robust training ends fitting the rows
-    judged clean worse than the base model, or predicting fewer classes,
-    the base model is kept. docs/verdict.md explains each check.
+    least 0.5); elsewhere training goes on plainly, counting. The scores
+    are the counts' evidence and nothing else; checks (:func:`judge`) limit
+    only what is done with them, and say so in a warning. Where robust
+    training ends fitting the rows judged clean worse than the base model,
+    or predicting fewer classes, the base model is kept. docs/verdict.md
+    explains each check.
 
     Batches, callbacks, datasets, samplers, ``LRScheduler`` callbacks and
     ``sample_weight`` work as in skorch.
