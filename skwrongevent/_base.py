@@ -275,6 +275,12 @@ class NetClassifier(NeuralNetClassifier):
         validate_parameter_constraints(
             constraints, {key: params[key] for key in constraints}, type(self).__name__
         )
+        requested = params["device"]
+        if str(requested).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={requested!r}, but torch {torch.__version__} sees no CUDA device. Use "
+                "device='auto' (CUDA where there is one, else the CPU) or device='cpu'."
+            )
 
     @contextmanager
     def _seeded(self):

@@ -80,8 +80,27 @@ def check_training_data(estimator, X, y, reset=True):
     y = column_or_1d(on_host(y), warn=True)
     if len(y) != n_rows(X):
         raise ValueError(f"X has {n_rows(X)} rows but y has {len(y)} labels.")
+    _check_label_values(y)
     check_classification_targets(y)
     return X, y
+
+
+def _check_label_values(y):
+    """Labels of object dtype must all be present and of one type, with an error that says which."""
+    if y.dtype != object:
+        return
+    missing = [i for i, label in enumerate(y) if label is None or label != label]  # NaN != NaN
+    if missing:
+        raise ValueError(
+            f"y has {len(missing)} missing labels (None or NaN), first at row {missing[0]}: "
+            "drop those rows, or give them a label."
+        )
+    kinds = {type(label).__name__ for label in y}
+    if len(kinds) > 1:
+        raise ValueError(
+            f"y mixes labels of types {sorted(kinds)}, so 1 and '1' would be different classes: "
+            "convert them to one type first, for example y.astype(str)."
+        )
 
 
 def _refuse_list_of_inputs(X, y):

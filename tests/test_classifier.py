@@ -528,6 +528,8 @@ def test_partial_fit_judges_the_rows_it_is_given(blobs):
         (lambda X, y: (X, np.zeros_like(y)), "one class only"),
         (lambda X, y: (X, y + 0.5), "continuous"),
         (lambda X, y: (X, None), "requires y to be passed"),
+        (lambda X, y: (X, np.where(np.arange(len(y)) == 3, None, y.astype(object))), "missing"),
+        (lambda X, y: (X, np.where(np.arange(len(y)) == 3, "1", y.astype(object))), "mixes"),
         (lambda X, y: (X[:, :, None], y), "module=None builds an MLP for rows of features"),
         (lambda X, y: ([X[:, :2], X[:, 2:]], y), "Pass several inputs as a dict of arrays"),
     ],
@@ -536,6 +538,12 @@ def test_bad_training_input(blobs, change, message):
     X, y = change(*blobs)
     with pytest.raises(ValueError, match=message):
         WrongEventClassifier(**FAST).fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_says_so(blobs):
+    with pytest.raises(ValueError, match="sees no CUDA device.*device='auto'"):
+        WrongEventClassifier(device="cuda", max_epochs=1).fit(*blobs)
 
 
 @pytest.mark.parametrize(
