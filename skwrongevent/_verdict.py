@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CLEAN, NOISY, CLEAN_CDF, NOISY_CDF = range(4)
+CLEAN, NOISY, CLEAN_CDF = range(3)  # columns of a mixture's table; the fourth is F_1
 # A network has learned once its training predictions agree with the given labels more often
 # than predictions independent of the rows would, by this many standard deviations; a network
 # is better than another by as many standard deviations of a paired sign test.

@@ -71,6 +71,15 @@ def test_a_withheld_class_is_neither_masked_nor_down_weighted_but_still_scored_l
     assert verdict.cleanliness[high].max() < 0.5 and verdict.label_quality[high].max() < 0.5
 
 
+def test_the_mask_keeps_a_flagged_row_whose_label_the_network_confirms_but_not_its_score():
+    counts = np.r_[np.zeros(80, int), np.full(20, 9)]
+    codes = np.zeros(100, int)
+    margin = np.r_[np.full(80, 0.9), np.full(10, -0.8), np.full(10, 0.3)]
+    verdict = _judged(counts, codes, margin=margin)
+    np.testing.assert_array_equal(verdict.noise_mask, np.arange(100) // 10 == 8)
+    assert verdict.cleanliness[80:].max() < 0.5 and verdict.label_quality[80:].max() < 0.5
+
+
 def test_a_rare_class_mostly_mislabelled_keeps_its_ranking():
     # Symmetric noise moves more rows into a rare class than it has of its own: the guard
     # keeps the class, and the wrong rows still rank as wrong.
