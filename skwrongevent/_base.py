@@ -92,6 +92,17 @@ _ROUTES_BY_METHOD = "_routing_method" in inspect.signature(NeuralNetClassifier.f
 _UNINITIALIZED = {"history_": None, "initialized_": False, "virtual_params_": MappingProxyType({})}
 
 
+def _host_copy(value):
+    """A deep copy of a state dict with every tensor copied to the host."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _host_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(map(_host_copy, value))
+    return copy.deepcopy(value)
+
+
 def _are_indices(y, classes):
     """Whether integer labels can only be positions in ``classes`` of names (strings)."""
     return (
@@ -491,6 +502,7 @@ class NetClassifier(NeuralNetClassifier):
         """``fit`` and ``partial_fit``: validate, encode, train; on failure leave self as it was."""
         self._check_params()
         before = dict(self.__dict__)
+        trained = self._trained_state() if self.initialized_ else None
         keep = partial and self.initialized_
         try:
             X, labels = check_training_data(self, X, y, reset=not keep)
@@ -523,10 +535,35 @@ class NetClassifier(NeuralNetClassifier):
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
+            if trained is not None:
+                self._restore_trained_state(trained)
             raise
         finally:
             self.__dict__.pop("_fit_context", None)
         return self
+
+    def _trained_state(self):
+        """A copy, on the host, of what training changes in place: weights, optimizer, history.
+
+        skorch trains the same module, criterion and optimizer objects on
+        ``partial_fit``, on ``warm_start`` and when the module was passed
+        as an instance, and clears the same ``History`` on ``initialize``.
+        """
+        components = {
+            name: _host_copy(getattr(self, name + "_").state_dict())
+            for name in (*self._modules, *self._criteria)
+        }
+        optimizers = {
+            name: _host_copy(getattr(self, name + "_").state_dict()) for name in self._optimizers
+        }
+        return components, optimizers, copy.deepcopy(list(self.history_))
+
+    def _restore_trained_state(self, trained):
+        components, optimizers, history = trained
+        self._load_component_states(components)
+        for name, state in optimizers.items():
+            getattr(self, name + "_").load_state_dict(state)
+        self.history_[:] = history
 
     def _make_fit_context(self, X, codes, weights, context_class=FitContext):
         """The per-fit scratch state; subclasses pass a richer ``context_class``."""

@@ -485,7 +485,17 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
         """Every warning about what the fit could judge, raised at the caller of ``fit``."""
         judged = ~np.isnan(self.sample_cleanliness_)
         changes = self.prediction_changes_
-        capped = [c for c in self.capped_classes_.tolist() if c not in self.withheld_classes_]
+        unweighted = []
+        if context.weights is not None:
+            codes = context.codes.cpu().numpy()
+            n_classes = len(self.classes_)
+            weight = np.bincount(codes, context.weights.cpu().numpy(), minlength=n_classes)
+            present = np.bincount(codes, minlength=n_classes) > 0
+            unweighted = self.classes_[present & (weight == 0)].tolist()
+        withheld = [c for c in self.withheld_classes_.tolist() if c not in unweighted]
+        capped = [
+            c for c in self.capped_classes_.tolist() if c not in withheld and c not in unweighted
+        ]
         for message in fit_messages(
             warmup_epochs=self.warmup_epochs_,
             held_out=int((~judged).sum()),
@@ -506,7 +516,13 @@ class WrongEventClassifier(LabelIssuesMixin, NetClassifier):
             restored=context.agreements,
             base_epoch=self.base_epoch_,
             capped=capped,
-            withheld=self.withheld_classes_.tolist(),
+            withheld=withheld,
+            stopped_early=(
+                self.max_epochs
+                if context.epoch < self.max_epochs and context.stage == 1 and not context.plain
+                else None
+            ),
+            unweighted=unweighted,
         ):
             warn(message)
 

@@ -152,8 +152,14 @@ class WrongEventCleaner(LabelIssuesMixin, OneToOneFeatureMixin, BaseEstimator):
             The fitted cleaner.
         """
         self._check_params()
-        validate_data(self, X, reset=True, dtype=None, skip_check_array=True)
-        self.classifier_ = self._make_classifier().fit(X, _labels_from_target(y))
+        before = dict(self.__dict__)
+        try:
+            validate_data(self, X, reset=True, dtype=None, skip_check_array=True)
+            self.classifier_ = self._make_classifier().fit(X, _labels_from_target(y))
+        except BaseException:  # a fit that fails leaves the cleaner as it was
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
         self._row_index = X.index if hasattr(X, "iloc") else None  # a DataFrame's row labels
         self.wrong_events_ = self.classifier_.wrong_events_
         self.sample_cleanliness_ = self.classifier_.sample_cleanliness_

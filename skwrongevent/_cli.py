@@ -1,6 +1,7 @@
 """The command line: find the wrong labels in a table, or drop them."""
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -91,9 +92,36 @@ def _add_common(parser):
     parser.add_argument(
         "--drop", nargs="+", default=[], metavar="COLUMN", help="columns to leave out (ids, ...)"
     )
-    parser.add_argument("--epochs", type=int, default=40, help="training epochs (default: 40)")
+    parser.add_argument(
+        "--epochs", type=_positive_int, default=40, help="training epochs (default: 40)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _check_outputs(args):
+    """Refuse paths that cannot be written before training, not after it."""
+    for option, path in [("--out", args.out), ("--plot", getattr(args, "plot", None))]:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise InputError(f"{option} {path} is a folder; give a file name")
+        if not path.parent.is_dir():
+            raise InputError(f"{option} {path}: no folder {path.parent}")
+        if not os.access(path.parent, os.W_OK):
+            raise InputError(f"{option} {path}: cannot write in {path.parent}")
+    if getattr(args, "plot", None):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise InputError("--plot needs matplotlib: pip install matplotlib") from None
 
 
 def _find_issues(args):
@@ -121,6 +149,7 @@ def _clean(args):
 
 
 def _fit(args):
+    _check_outputs(args)
     table = _read(args.path)
     X, y = _features_and_labels(table, args.label, args.drop)
     from ._classifier import WrongEventClassifier
@@ -191,6 +220,17 @@ def _preprocess(features):
                 f"{len(features)} rows: an id or free text, which cannot be one-hot encoded; "
                 f"leave it out with --drop {name}"
             )
+    for name in numeric:
+        values = features[name].to_numpy()
+        if (
+            np.isfinite(values).all()
+            and (values == np.round(values)).all()
+            and len(np.unique(values)) == len(values) == values.max() - values.min() + 1
+        ):
+            raise InputError(
+                f"column {name!r} numbers the rows ({values.min():.0f} to {values.max():.0f}, "
+                f"each once): an id, not a feature; leave it out with --drop {name}"
+            )
     empty = [name for name in features.columns if features[name].isna().all()]
     if empty:
         raise InputError(f"column {empty[0]!r} is empty; leave it out with --drop {empty[0]}")
@@ -227,10 +267,8 @@ def _summary(clf, n_rows):
 
 
 def _plot(clf, path):
-    try:
-        import matplotlib
-    except ImportError:
-        raise InputError("--plot needs matplotlib: pip install matplotlib") from None
+    import matplotlib
+
     matplotlib.use("Agg")
     from ._plotting import WrongEventDisplay
 

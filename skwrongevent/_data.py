@@ -67,6 +67,7 @@ def check_training_data(estimator, X, y, reset=True):
             _forget_feature_info(estimator)
     else:
         _refuse_list_of_inputs(X, y)
+        _refuse_text_columns(X)
         X, y = validate_data(
             estimator,
             on_host(X),
@@ -103,6 +104,25 @@ def _check_label_values(y):
         )
 
 
+def _refuse_text_columns(X):
+    """A data frame's text or categorical columns, named, rather than a failed float conversion."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return
+    text = {
+        str(column): str(dtype)
+        for column, dtype in zip(X.columns, dtypes, strict=True)
+        if getattr(dtype, "kind", "O") not in "biuf"
+    }
+    if text:
+        raise ValueError(
+            f"X has columns that are not numbers: {text}. The network takes numbers: encode "
+            "them first, for example with a ColumnTransformer and a OneHotEncoder in a "
+            "Pipeline, or use the command line (skwrongevent find-issues), which encodes "
+            "them itself."
+        )
+
+
 def _refuse_list_of_inputs(X, y):
     """A list of arrays with a row per label is several inputs (skorch), not rows (scikit-learn)."""
     if not isinstance(X, (list, tuple)) or len(X) == len(y):
@@ -122,6 +142,7 @@ def check_prediction_data(estimator, X):
     if is_dict(X):
         return check_dict(X)
     X = on_host(X)
+    _refuse_text_columns(X)
     # Compare the number of axes before validate_data, which only looks at the second axis.
     shape = getattr(estimator, "input_shape_", None)
     dimensions = getattr(X, "ndim", 0)

@@ -369,6 +369,8 @@ def fit_messages(
     base_epoch,
     capped,
     withheld,
+    stopped_early=None,
+    unweighted=(),
 ):
     """The warnings a fit's facts call for, each naming the problem and what to do.
 
@@ -391,6 +393,11 @@ def fit_messages(
     base_epoch : int
     capped, withheld : list
         The guarded classes' labels.
+    stopped_early : int or None, default=None
+        ``max_epochs``, where training stopped before the robust stage
+        could start.
+    unweighted : list, default=()
+        Labels of classes whose rows all have weight 0.
 
     Yields
     ------
@@ -435,6 +442,19 @@ def fit_messages(
             "prediction every epoch), so no robust training ran and the verdict cannot tell "
             "wrong labels from rows not learned yet. Raise max_epochs or lr."
         )
+    if stopped_early is not None:
+        yield (
+            f"Training stopped after {epochs} of {stopped_early} epochs (a callback such as "
+            "EarlyStopping, or Ctrl-C), before the robust stage: the network is the warm-up's "
+            "and the verdict rests on its counts alone. Let the fit run its max_epochs, or "
+            "give EarlyStopping more patience."
+        )
+    if unweighted:
+        yield (
+            f"sample_weight and class_weight give every row of classes {unweighted} weight 0: "
+            "the network is not trained on them and need not predict them, so their counts "
+            "and scores say nothing about their labels. Give them weight, or drop their rows."
+        )
     if restored is not None:
         base, robust = restored
         yield (
@@ -445,14 +465,14 @@ def fit_messages(
             "well-trained network off its minimum: lower lr, or check the training loss in "
             "history_."
         )
-    if capped:
+    if capped and learned:
         yield (
             f"Judging by wrong events, most rows of classes {capped} are mislabelled, which no "
             "class's labels can be: only the rows above each one's median count are flagged "
             "and down-weighted; the scores still say what the counts say. Check these "
             "classes' labels, or train longer if they are hard."
         )
-    if withheld:
+    if withheld and learned:
         yield (
             f"Judging by wrong events, most rows of classes {withheld} are mislabelled, and the "
             "network rarely predicts these classes: more likely it has not learned them (hard, "

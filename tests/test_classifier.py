@@ -923,3 +923,75 @@ def test_a_robust_network_worse_than_its_base_model_on_the_trusted_rows_gives_wa
     assert measured.evidence_strength_ < 0.5 and measured.robust_epochs_ == 0
     assert balanced_accuracy_score(y_test, measured.predict(X_test)) > 0.85
     assert measured.noise_mask_.mean() < 0.02
+
+
+class FailAtEpoch(Callback):
+    """Raises at the end of the given epoch of the call it is in."""
+
+    def __init__(self, epoch=2):
+        self.epoch = epoch
+
+    def on_train_begin(self, net, **kwargs):
+        self.epochs_ = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs_ += 1
+        if self.epochs_ == self.epoch:
+            raise RuntimeError("callback failed")
+
+
+@pytest.mark.parametrize("estimator", [NetClassifier, WrongEventClassifier])
+@pytest.mark.parametrize("path", ["partial_fit", "warm_start", "refit"])
+def test_a_fit_that_raises_leaves_weights_optimizer_history_and_verdict_as_they_were(
+    blobs, estimator, path
+):
+    X, y = blobs
+    failing = FailAtEpoch(epoch=10**6)
+    params = FAST if estimator is WrongEventClassifier else dict(max_epochs=10, lr=1e-2)
+    clf = estimator(
+        random_state=0, callbacks=[("fail", failing)], warm_start=path == "warm_start", **params
+    ).fit(X, y)
+    proba = clf.predict_proba(X)
+    history = copy.deepcopy(list(clf.history))
+    optimizer = copy.deepcopy(clf.optimizer_.state_dict()["state"])
+    attributes = {k: copy.deepcopy(v) for k, v in vars(clf).items() if k.endswith("_")}
+    failing.epoch = clf.callbacks_[0][1].epoch = 3  # fails three epochs into the next call
+    with pytest.raises(RuntimeError, match="callback failed"):
+        if path == "partial_fit":
+            clf.partial_fit(X, y)
+        else:
+            clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert list(clf.history) == history  # the same entries, in the same History object
+    for key, state in clf.optimizer_.state_dict()["state"].items():
+        for name, value in state.items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(optimizer[key][name]))
+    for name in ("sample_cleanliness_", "noise_mask_", "label_quality_", "wrong_events_"):
+        if name in attributes:
+            np.testing.assert_array_equal(getattr(clf, name), attributes[name])
+
+
+class InterruptAtEpoch(Callback):
+    """Stops training as Ctrl-C or skorch's EarlyStopping do."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 3:
+            raise KeyboardInterrupt
+
+
+def test_training_stopped_in_the_warm_up_warns_that_the_verdict_is_the_warm_ups(blobs):
+    X, y = blobs
+    with pytest.warns(UserWarning, match="stopped after 3 of 20 epochs"):
+        clf = WrongEventClassifier(random_state=0, callbacks=[InterruptAtEpoch()], **FAST).fit(X, y)
+    assert len(clf.history) == clf.warmup_epochs_ == 3 and clf.robust_epochs_ == 0
+    assert np.isfinite(clf.sample_cleanliness_).all()  # judged from those epochs
+
+
+def test_a_class_with_weight_zero_is_named_as_such():
+    X, y = make_classification(400, 8, n_informative=5, n_classes=3, random_state=0)
+    weights = np.where(y == 2, 0.0, 1.0)
+    with pytest.warns(UserWarning, match=r"every row of classes \[2\] weight 0") as caught:
+        WrongEventClassifier(max_epochs=10, lr=1e-2, random_state=0).fit(
+            X.astype(np.float32), y, sample_weight=weights
+        )
+    assert not any("not learned" in str(w.message) for w in caught)

@@ -192,3 +192,14 @@ def test_find_label_issues_is_ranked(noisy_digits):
 def test_label_issues_of_an_unfitted_estimator_raise_not_fitted(estimator):
     with pytest.raises(NotFittedError):
         estimator.get_label_issues()
+
+
+def test_a_fit_that_raises_leaves_the_cleaner_as_it_was(blobs):
+    X, y = blobs
+    cleaner = WrongEventCleaner(FAST, random_state=0).fit(X, y)
+    before = dict(vars(cleaner))
+    with pytest.raises(ValueError, match="NaN"):
+        cleaner.fit(np.c_[X, np.full(len(X), np.nan)], y)  # a new shape, then a failed fit
+    assert vars(cleaner).keys() == before.keys()
+    assert all(vars(cleaner)[name] is value for name, value in before.items())
+    assert cleaner.n_features_in_ == X.shape[1]

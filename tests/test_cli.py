@@ -10,8 +10,6 @@ from sklearn.datasets import load_wine
 
 from skwrongevent import inject_label_noise
 
-ID_COLUMN = "id,a,b\n" + "".join(f"r{i},{i},{i % 2}\n" for i in range(20))
-
 
 def run(*args):
     command = [sys.executable, "-m", "skwrongevent", *map(str, args)]
@@ -68,10 +66,16 @@ def test_clean_writes_the_rows_kept_with_every_column(wine_csv, tmp_path):
         ("", ["--label", "b"], "is empty"),
         ("a,b\n1,x\n,y\n", ["--label", "a"], "empty in 1 rows"),
         (
-            "id,a,b\n" + "".join(f"r{i},{i},{i % 2}\n" for i in range(20)),
+            "id,a,b\n" + "".join(f"r{i},{i % 3},{i % 2}\n" for i in range(20)),
             ["--label", "b"],
             "--drop id",
         ),
+        (
+            "id,a,b\n" + "".join(f"{19 - i},{i % 3},{i % 2}\n" for i in range(20)),
+            ["--label", "b"],
+            "column 'id' numbers the rows (0 to 19, each once)",
+        ),
+        ("a,b\n1,x\n2,y\n", ["--label", "b", "--out", "no/such/folder/r.csv"], "no folder"),
     ],
 )
 def test_bad_input_gets_one_line_and_a_nonzero_exit(tmp_path, content, args, message):
@@ -81,6 +85,11 @@ def test_bad_input_gets_one_line_and_a_nonzero_exit(tmp_path, content, args, mes
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_zero_epochs_is_refused_before_reading_the_file():
+    done = run("find-issues", "no-such-file.csv", "--label", "b", "--epochs", "0")
+    assert done.returncode == 2 and "--epochs: must be at least 1, got 0" in done.stderr
 
 
 def test_help_names_both_commands():

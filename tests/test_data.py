@@ -294,3 +294,23 @@ def test_shuffled_batches_are_torchs_random_batches(n_rows, batch_size, drop_las
     assert [list(batches) for _ in "ab"] == expected
     assert torch.equal(torch.rand(1), after_torch)  # the same draws from torch's random state
     assert len(batches) == len(expected[0])
+
+
+def test_text_and_categorical_columns_of_a_data_frame_are_named():
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(
+        {
+            "size": np.arange(20.0),
+            "colour": ["red", "blue"] * 10,
+            "kind": pd.Categorical(["x", "y"] * 10),
+            "count": pd.array(range(20), dtype="Int64"),
+        }
+    )
+    y = np.tile([0, 1], 10)
+    clf = WrongEventClassifier(max_epochs=1)
+    with pytest.raises(ValueError, match=r"not numbers: \{'colour': .*'kind': 'category'\}"):
+        clf.fit(X, y)
+    with pytest.warns(UserWarning):  # one epoch: the verdict warns that it cannot judge
+        clf.fit(X[["size", "count"]], y)
+    with pytest.raises(ValueError, match="ColumnTransformer"):
+        clf.predict(X.drop(columns="kind"))
