@@ -350,6 +350,10 @@ class NetClassifier(NeuralNetClassifier):
             classes = np.unique(y)
         else:
             classes = np.asarray(classes)
+            if classes.size == 0:
+                raise ValueError(
+                    "classes is empty: pass the labels of every class, or None to take them from y."
+                )
             if len(np.unique(classes)) != len(classes):
                 raise ValueError(f"classes={classes.tolist()} contains duplicates.")
             if _are_indices(y, classes):  # skorch's convention: y indexes the named classes

@@ -417,3 +417,85 @@ def test_integer_rows_reach_an_embedding_module_as_token_ids(net_class):
     # Other modules get integer rows as float32 features.
     features = make(net_class, module=Logits, max_epochs=2).fit(X.repeat(2, axis=1)[:, :8], y)
     assert features.predict_proba(X.repeat(2, axis=1)[:5, :8]).dtype == np.float32
+
+
+def test_set_params_on_an_initialized_net_prints_skorchs_reinitialization_messages(
+    net_class, capsys
+):
+    net = make(net_class, module=Logits, verbose=1).initialize()
+    net.set_params(module__n_features=8)
+    assert capsys.readouterr().out.splitlines() == [
+        "Re-initializing module because the following parameters were re-set: module__n_features.",
+        "Re-initializing criterion.",
+        "Re-initializing optimizer.",
+    ]
+    net.set_params(criterion__reduction="mean")
+    assert capsys.readouterr().out.splitlines() == [
+        "Re-initializing criterion because the following parameters were re-set: "
+        "criterion__reduction.",
+        "Re-initializing optimizer.",
+    ]
+
+
+def test_fit_twice_with_warm_start_keeps_the_history_growing(net_class, data):
+    X, y = data
+    net = make(net_class, warm_start=True).fit(X, y)
+    assert len(net.fit(X, y).history) == 2 * FAST["max_epochs"]
+    net.set_params(warm_start=False)
+    assert len(net.fit(X, y).history) == FAST["max_epochs"]
+
+
+def test_forward_params_reach_every_training_batch_and_the_final_pass(net_class, data):
+    # WrongEventClassifier ends fit with one pass over the training rows (predicted_labels_
+    # and the final verdict), which gets the same keyword arguments as training did.
+    X, y = data
+    seen = []
+
+    class Recording(Logits):
+        def forward(self, X, **kwargs):
+            seen.append(kwargs)
+            return super().forward(X)
+
+    net = make(net_class, module=Recording, max_epochs=1, batch_size=50, train_split=None)
+    net.fit(X, y, foo=1)
+    extra = 4 if net_class is WrongEventClassifier else 0
+    assert seen == [{"foo": 1}] * (4 + extra)  # 200 rows in batches of 50
+
+
+def test_predefined_split_validates_on_the_dataset_given(net_class, data):
+    from skorch.helper import predefined_split
+
+    X, y = data
+    valid = Dataset(X[:50], y[:50])
+    seen = []
+
+    class Loader(torch.utils.data.DataLoader):
+        def __init__(self, dataset, **kwargs):
+            seen.append(dataset)
+            super().__init__(dataset, **kwargs)
+
+    net = make(net_class, iterator_valid=Loader, train_split=predefined_split(valid))
+    net.fit(X, y)
+    # skorch builds the validation iterator once per fit. WrongEventClassifier's passes over
+    # the training rows at the end of fit are predictions too, so they use iterator_valid.
+    assert seen[0] is valid and all(dataset is not valid for dataset in seen[1:])
+    assert len(seen) == 1 or net_class is WrongEventClassifier
+
+
+def test_classes_must_name_classes_and_a_datasets_labels_are_read(net_class, data):
+    X, y = data
+    with pytest.raises(ValueError, match="classes is empty"):
+        make(net_class, classes=[], max_epochs=0).fit(X, y)
+
+    class NoTargets(torch.utils.data.Dataset):  # labels only in the items
+        def __len__(self):
+            return len(X)
+
+        def __getitem__(self, i):
+            return X[i], y[i]
+
+    net = make(net_class, max_epochs=0, train_split=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # nothing trained, nothing judged
+        net.fit(NoTargets(), None)
+    np.testing.assert_array_equal(net.classes_, [0, 1])
