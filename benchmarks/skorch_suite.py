@@ -1,26 +1,15 @@
-"""skorch's own tests, run against skwrongevent's classifiers.
+"""skorch's own tests, run with each of our classifiers in place of NeuralNetClassifier.
 
-Question: which of the tests skorch runs on its ``NeuralNetClassifier`` does
-each of our classifiers fail, when swapped in for it?
-
-Method: skorch's installed test files are copied to a temporary folder and
-run with pytest and a plugin that replaces ``skorch.NeuralNetClassifier`` by
-a subclass of ours whose defaults are skorch's (``NLLLoss``, ``SGD`` at
-0.01, 10 epochs, a 20% validation split, ``verbose=1``, the CPU), since the
-tests rely on them. docs/skorch.md says why the remaining failures differ on
-purpose.
-
-Command (about a minute on 2 CPU cores; needs ``pip install flaky``, which
-skorch's tests import)::
-
-    python benchmarks/skorch_suite.py
-
-Writes ``benchmarks/results/skorch_suite.md``; prints each class's pytest
-summary and failures.
+skorch's installed test files are copied to a temporary folder and run with
+a pytest plugin that replaces ``skorch.NeuralNetClassifier`` by a subclass
+of ours with skorch's defaults (``NLLLoss``, ``SGD`` at 0.01, 10 epochs, a
+20% validation split, ``verbose=1``, the CPU), which the tests rely on.
+docs/skorch.md says why the remaining failures differ on purpose. Needs
+``flaky``, which skorch's tests import.
 """
 
-import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +18,7 @@ from pathlib import Path
 
 import skorch
 
-RESULTS = Path(__file__).parent / "results"
+COMMAND = "python benchmarks skorch"
 FILES = [
     "test_net.py",
     "test_classifier.py",
@@ -66,37 +55,74 @@ skorch.NeuralNetClassifier = NeuralNetClassifier
 def run(class_name, folder, extra):
     path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, SKWRONGEVENT_CLASS=class_name, PYTHONPATH=path)
-    command = [sys.executable, "-m", "pytest", "-p", "swap_plugin", "-q", "-rfE", "--tb=no"]
-    command += ["-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(folder), "-W"]
-    command += ["ignore", *(str(folder / "tests" / name) for name in FILES), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "swap_plugin",
+        "-q",
+        "-rfE",
+        "--tb=no",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        os.devnull,
+        "--rootdir",
+        str(folder),
+        "-W",
+        "ignore",
+        *(str(folder / "tests" / name) for name in FILES),
+        *extra,
+    ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=folder)
     lines = result.stdout.strip().splitlines()
-    failures = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
-    return lines[-1] if lines else result.stderr.strip(), failures
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", lines[-1] if lines else "")}
+    failures = [line.split(" - ")[0] for line in lines if line.startswith(("FAILED", "ERROR"))]
+    return counts, failures
+
+
+def report(records):
+    lines = ["| class | passed | failed | errors | skipped |", "|---|---|---|---|---|"]
+    for r in records:
+        m = r["metrics"]
+        lines.append(
+            f"| {r['method']} | {m.get('passed', 0)} | {m.get('failed', 0)} | "
+            f"{m.get('errors', m.get('error', 0))} | {m.get('skipped', 0)} |"
+        )
+    return "\n".join(lines)
 
 
 def main():
+    import argparse
+
+    import harness
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classes", nargs="+", default=["NetClassifier", "WrongEventClassifier"])
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest, e.g. -k cuda")
     args = parser.parse_args()
-    lines = [
-        "Made by `python benchmarks/skorch_suite.py`: skorch "
-        f"{skorch.__version__}'s tests ({', '.join(FILES)}) with each class swapped in.",
-        "",
-        "| class | pytest summary |",
-        "|---|---|",
-    ]
+    records = []
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         shutil.copytree(Path(skorch.__file__).parent / "tests", folder / "tests")
         (folder / "swap_plugin.py").write_text(PLUGIN)
         for class_name in args.classes:
-            summary, failures = run(class_name, folder, args.pytest_args)
-            print(f"{class_name}: {summary}", *failures, sep="\n")
-            lines.append(f"| {class_name} | {summary.strip('= ')} |")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "skorch_suite.md").write_text("\n".join(lines) + "\n")
+            counts, failures = run(class_name, folder, args.pytest_args)
+            print(class_name, counts, *failures, sep="\n")
+            record = dict(
+                suite="skorch",
+                case=f"skorch {skorch.__version__} tests",
+                noise="clean",
+                method=class_name,
+                seed=0,
+                metrics={**counts, "failures": failures},
+                seconds=None,
+            )
+            records.append({**record, **harness.environment()})
+    if not args.pytest_args:  # a selection is not the suite
+        harness.append("skorch", records)
+    print(report(records))
 
 
 if __name__ == "__main__":
