@@ -17,7 +17,7 @@ image was rotated. Nothing is downloaded, and the test images are never
 seen. A checkpoint's backbone then trains at a tenth of the head's learning
 rate (skorch's ``optimizer__param_groups``); the rotation-pretrained one,
 weaker, at the head's rate (held at a tenth, it could not adapt to the
-classes in ``benchmarks/bench_finetune.py``).
+classes; see docs/inputs.md).
 
 Reads the CIFAR-10 JPEG subset from ``../shared/data/cifar10_jpeg`` (or
 ``$SKWRONGEVENT_DATA/cifar10_jpeg``) and skips with a message if it is not

@@ -14,7 +14,7 @@ from ._mixture import BetaMixture, WrongEventMixture
 from ._modules import MLP
 from ._noise import inject_label_noise
 from ._plotting import WrongEventDisplay
-from ._verdict import Verdict, evidence_strength, judge, margin_auroc
+from ._verdict import Verdict, WrongEventWarning, evidence_strength, judge, margin_auroc
 from ._views import ImageViews, TabularViews
 
 __version__ = "0.1.0.dev0"
@@ -32,6 +32,7 @@ __all__ = [
     "WrongEventDisplay",
     "WrongEventTracker",
     "WrongEventMixture",
+    "WrongEventWarning",
     "Verdict",
     "find_label_issues",
     "evidence_strength",

@@ -275,6 +275,16 @@ class NetClassifier(NeuralNetClassifier):
         params["device"] = self.__dict__.get("device")  # as given, "auto" included
         return params
 
+    def set_params(self, **params):
+        # skorch builds the callbacks whenever ``callbacks`` is set; before initialize() they are
+        # only stored, as scikit-learn expects, and built (and validated) when fit starts.
+        if not self.initialized_ and not any(key.startswith("callbacks__") for key in params):
+            callbacks = params.pop("callbacks", self.__dict__.get("callbacks"))
+            super().set_params(**params)
+            self.__dict__["callbacks"] = callbacks
+            return self
+        return super().set_params(**params)
+
     def _get_param_names(self):
         # skorch lists every attribute without a trailing underscore, which would
         # expose private bookkeeping (``_params_to_validate``) as parameters.

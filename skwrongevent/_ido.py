@@ -303,9 +303,8 @@ def robust_loss(
     0 and 2). The first grows with the network's confidence: two crops of an
     image that a network trained without crops assigns to the same class
     with certainty can differ by several units in every logit, and the
-    cheapest way to lower the term is to shrink all logits (on 10,000 MNIST
-    images, a third of the rows changed prediction in the first robust
-    epoch). The second compares only what the views predict.
+    cheapest way to lower the term is to shrink all logits. The second
+    compares only what the views predict, so images use it.
 
     Parameters
     ----------

@@ -7,6 +7,8 @@ from scipy import special
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._verdict import WrongEventWarning
+
 EPS = 1e-6
 CLEAN, NOISY = 0, 1
 MIN_CLASS_ROWS = 10
@@ -115,7 +117,7 @@ class BetaMixture(BaseEstimator):
             warnings.warn(
                 f"All {multiplicity[0]} counts equal {self.min_count_:g}: no evidence of label "
                 "noise, every row is treated as clean.",
-                UserWarning,
+                WrongEventWarning,
                 stacklevel=2,
             )
             return self

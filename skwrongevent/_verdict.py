@@ -482,8 +482,25 @@ def fit_messages(
         )
 
 
+class WrongEventWarning(UserWarning):
+    """A fit's verdict is less than it seems; the message says why and what to change.
+
+    Raised by :class:`WrongEventClassifier` (and :class:`BetaMixture`) when
+    the network never beat chance, was still learning when the epochs ran
+    out, stopped early, or when a class looks mostly mislabelled. A subclass
+    of ``UserWarning``, so it shows by default; filter it by its class.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skwrongevent import WrongEventWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", WrongEventWarning)  # e.g. in a grid search
+    """
+
+
 def warn(message):
-    """Raise a ``UserWarning`` that points at the first caller outside this package."""
+    """Raise a :class:`WrongEventWarning` pointing at the first caller outside this package."""
     frame, level = inspect.currentframe(), 1
     while frame is not None and os.path.dirname(frame.f_code.co_filename) == _PACKAGE:
         frame, level = frame.f_back, level + 1
@@ -492,4 +509,4 @@ def warn(message):
         part in frame.f_code.co_filename for part in ("/skorch/", "/sklearn/")
     ):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    warnings.warn(message, WrongEventWarning, stacklevel=level)

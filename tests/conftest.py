@@ -51,8 +51,10 @@ def make_module():
     """Factory of a tiny logits module for ``n_features`` inputs and ``n_outputs`` logits."""
 
     def factory(n_features=4, n_outputs=3):
-        return torch.nn.Sequential(
-            torch.nn.Linear(n_features, 16), torch.nn.ReLU(), torch.nn.Linear(16, n_outputs)
-        )
+        with torch.random.fork_rng():  # the same weights whatever ran before
+            torch.manual_seed(0)
+            return torch.nn.Sequential(
+                torch.nn.Linear(n_features, 16), torch.nn.ReLU(), torch.nn.Linear(16, n_outputs)
+            )
 
     return factory

@@ -23,6 +23,7 @@ from skwrongevent import (
     WrongEventClassifier,
     WrongEventMixture,
     WrongEventTracker,
+    WrongEventWarning,
     robust_loss,
     select_base_epoch,
 )
@@ -438,6 +439,7 @@ def test_pickle_round_trip(blobs):
     assert restored.get_params()["device"] == "auto" and restored.device == "cpu"
 
 
+@pytest.mark.filterwarnings("ignore::skwrongevent.WrongEventWarning")  # short fits, many
 def test_pipeline_grid_search_and_cross_val_score(blobs):
     X, y = blobs
     pipe = make_pipeline(StandardScaler(), WrongEventClassifier(random_state=0, **FAST))
@@ -504,10 +506,14 @@ def test_partial_fit_continues_from_the_current_weights(blobs):
 def test_partial_fit_judges_the_rows_it_is_given(blobs):
     X, y = blobs
     clf = WrongEventClassifier(random_state=0, **FAST).fit(X, y)
-    clf.partial_fit(X[:45], y[:45])
+    with pytest.warns(WrongEventWarning, match="Every training row has 0 wrong events"):
+        clf.partial_fit(X[:45], y[:45])  # rows it has learned: no wrong events left
     assert len(clf.history) == 2 * FAST["max_epochs"]
     assert clf.noise_mask_.shape == clf.sample_cleanliness_.shape == (45,)
-    clf.partial_fit(X[y == 2], y[y == 2])  # a chunk of one known class
+    with pytest.warns(WrongEventWarning) as caught:
+        clf.partial_fit(X[y == 2], y[y == 2])  # a chunk of one known class
+    # One class: any network agrees with its labels as often as chance, so nothing is judged.
+    assert any("no more often than chance" in str(w.message) for w in caught)
     assert clf.classes_.tolist() == [0, 1, 2] and clf.noise_mask_.shape == (20,)
 
 
@@ -572,7 +578,7 @@ def test_rows_held_out_for_validation_are_not_judged(noisy_digits):
         lr=1e-2,
         random_state=0,
     )
-    with pytest.warns(UserWarning, match="held out 252 of 1257 rows for validation"):
+    with pytest.warns(WrongEventWarning, match="held out 252 of 1257 rows for validation"):
         clf.fit(X, y_noisy)
     assert clf.history[-1, "valid_acc"] > 0.45  # against labels 40% wrong
     held_out = np.isnan(clf.sample_cleanliness_)
@@ -596,9 +602,9 @@ def test_a_probability_module_with_nll_loss_is_read_as_skorch_reads_it(blobs, ma
     X, y = blobs
     module = torch.nn.Sequential(make_module(4, 3), torch.nn.Softmax(dim=1))
     clf = WrongEventClassifier(
-        module, criterion=torch.nn.NLLLoss, max_epochs=30, lr=1e-2, random_state=0
+        module, criterion=torch.nn.NLLLoss, max_epochs=30, lr=1e-2, strength=1.0, random_state=0
     ).fit(X, y)
-    assert clf.robust_epochs_ > 0
+    assert clf.robust_epochs_ > 0  # both stages read the probabilities
     assert clf.sample_margin_.max() > 0.5
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1, rtol=1e-5)
     assert clf.score(X, y) == 1
@@ -678,7 +684,7 @@ def test_duplicate_classes_are_rejected(blobs):
 
 
 def test_short_warm_up_warns(blobs):
-    with pytest.warns(UserWarning, match="warm-up had 2 epoch"):
+    with pytest.warns(WrongEventWarning, match="warm-up had 2 epoch"):
         StopAtFirstEpoch(max_epochs=4, random_state=0).fit(*blobs)
 
 
@@ -712,10 +718,11 @@ def test_per_class_mixture_on_clean_digits_never_flags_a_whole_class(noisy_digit
 def test_a_class_never_learned_in_the_warm_up_is_withheld_not_flagged():
     # 2% of the rows form a class that a 3-epoch warm-up never predicts.
     X, y = make_classification(1000, 10, n_informative=5, weights=[0.98], random_state=0)
-    with pytest.warns(UserWarning, match="most rows of classes"):
+    with pytest.warns(WrongEventWarning) as caught:
         clf = WrongEventClassifier(max_epochs=6, warmup_fraction=0.5, lr=1e-3, random_state=0).fit(
             X.astype(np.float32), y
         )
+    assert any("most rows of classes [1]" in str(w.message) for w in caught)
     assert clf.withheld_classes_.tolist() == [1]
     assert not clf.noise_mask_[y == 1].any()
     # Withheld from the mask, not from the evidence: the scores are the counts' reading.
@@ -759,7 +766,8 @@ def test_views_are_fitted_on_a_bounded_sample():
             seen.append(len(X))
             return super().fit(X, y)
 
-    StopAtFirstEpoch(views=Recorder(), max_epochs=4, warmup_fraction=0.5).fit(X, y)
+    with pytest.warns(WrongEventWarning, match="warm-up had 2 epoch"):
+        StopAtFirstEpoch(views=Recorder(), max_epochs=4, warmup_fraction=0.5).fit(X, y)
     assert seen == [2048]
 
 
@@ -772,14 +780,15 @@ class NeverSettles(WrongEventClassifier):
 
 def test_warmup_goes_on_while_the_network_is_still_learning(blobs):
     X, y = blobs
-    settles = StopAtFirstEpoch(max_epochs=8, random_state=0).fit(X, y)
+    with pytest.warns(WrongEventWarning, match="warm-up had 2 epoch"):
+        settles = StopAtFirstEpoch(max_epochs=8, random_state=0).fit(X, y)
     assert (settles.warmup_epochs_, settles.robust_epochs_) == (2, 6)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         learned = NeverSettles(max_epochs=8, random_state=0).fit(X, y)  # no row changes at last
     assert learned.prediction_changes_[-1] == 0
     X, y = make_classification(200, 8, flip_y=0.3, class_sep=0.5, random_state=0)
-    with pytest.warns(UserWarning, match="still learning after all 8 epochs"):
+    with pytest.warns(WrongEventWarning, match="still learning after all 8 epochs"):
         learning = NeverSettles(max_epochs=8, random_state=0).fit(X, y)
     assert (learning.warmup_epochs_, learning.robust_epochs_, learning.base_epoch_) == (8, 0, 8)
     assert learning.views_ is None
@@ -826,7 +835,7 @@ def test_the_base_model_is_chosen_from_epochs_whose_predictions_beat_chance(blob
     assert np.any(np.diff(guessing_changes) >= 0)  # the churn has local minima
     assert clf.base_epoch_ > 6
     assert clf.score(X, y) == 1.0
-    with pytest.warns(UserWarning, match="no more often than chance"):
+    with pytest.warns(WrongEventWarning, match="no more often than chance"):
         guesser = WrongEventClassifier(
             GuessesFirst, max_epochs=8, callbacks=[GuessFor(8)], random_state=0
         ).fit(X, y)
@@ -843,11 +852,14 @@ def test_both_views_see_the_same_dropout_masks(blobs):
             same.append(torch.equal(logits_weak, logits_strong))
             return super().get_robust_loss(logits_weak, logits_strong, *args, **kwargs)
 
-    module = torch.nn.Sequential(
-        torch.nn.Linear(X.shape[1], 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 3)
-    )
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        module = torch.nn.Sequential(
+            torch.nn.Linear(X.shape[1], 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 3)
+        )
     unchanged = (lambda batch: batch, lambda batch: batch)  # two passes, one per view
-    Recorder(module, views=unchanged, max_epochs=4, lr=0.05, random_state=0).fit(X, y)
+    with pytest.warns(WrongEventWarning, match="warm-up had 2 epoch"):
+        Recorder(module, views=unchanged, max_epochs=4, lr=0.05, random_state=0).fit(X, y)
     assert same and all(same)
 
 
@@ -860,15 +872,20 @@ def test_without_views_each_robust_batch_goes_through_the_network_once(blobs):
             calls.append(len(X))
             return super().forward(X)
 
-    clf = StopAtFirstEpoch(Counting(4, 3), views=None, max_epochs=4, batch_size=20, lr=0.05)
-    clf.fit(X, y)
+    with torch.random.fork_rng():  # the same initial weights whatever ran before
+        torch.manual_seed(0)
+        module = Counting(4, 3)
+    clf = StopAtFirstEpoch(module, views=None, max_epochs=4, batch_size=20, lr=0.05)
+    with pytest.warns(WrongEventWarning) as caught:
+        clf.fit(X, y)
+    assert any("warm-up had 2 epoch" in str(w.message) for w in caught)
     # One pass per row and epoch, and two to predict every row at the end: the robust network
     # and the base model it is compared with.
     assert clf.robust_epochs_ == 2 and sum(calls) == 6 * len(X)
 
 
 def test_verdict_warnings_point_at_the_callers_fit(blobs):
-    with pytest.warns(UserWarning, match="warm-up had 2 epoch") as caught:
+    with pytest.warns(WrongEventWarning, match="warm-up had 2 epoch") as caught:
         StopAtFirstEpoch(max_epochs=4, random_state=0).fit(*blobs)
     assert caught[0].filename == __file__
 
@@ -907,7 +924,7 @@ def test_a_robust_network_worse_than_its_base_model_on_the_trusted_rows_gives_wa
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         kept = WrongEventClassifier(**params).fit(X, y)
-    with pytest.warns(UserWarning, match=r"so the base model \(epoch \d+\) is kept"):
+    with pytest.warns(WrongEventWarning, match=r"so the base model \(epoch \d+\) is kept"):
         restored = WrongEventClassifier(callbacks=[ZeroWeightsAfterLastEpoch()], **params).fit(X, y)
     assert restored.robust_epochs_ == kept.robust_epochs_ > 0
     assert restored.score(X, y) == 1.0  # a constant predictor would score 1/3
@@ -981,7 +998,7 @@ class InterruptAtEpoch(Callback):
 
 def test_training_stopped_in_the_warm_up_warns_that_the_verdict_is_the_warm_ups(blobs):
     X, y = blobs
-    with pytest.warns(UserWarning, match="stopped after 3 of 20 epochs"):
+    with pytest.warns(WrongEventWarning, match="stopped after 3 of 20 epochs"):
         clf = WrongEventClassifier(random_state=0, callbacks=[InterruptAtEpoch()], **FAST).fit(X, y)
     assert len(clf.history) == clf.warmup_epochs_ == 3 and clf.robust_epochs_ == 0
     assert np.isfinite(clf.sample_cleanliness_).all()  # judged from those epochs
@@ -990,7 +1007,7 @@ def test_training_stopped_in_the_warm_up_warns_that_the_verdict_is_the_warm_ups(
 def test_a_class_with_weight_zero_is_named_as_such():
     X, y = make_classification(400, 8, n_informative=5, n_classes=3, random_state=0)
     weights = np.where(y == 2, 0.0, 1.0)
-    with pytest.warns(UserWarning, match=r"every row of classes \[2\] weight 0") as caught:
+    with pytest.warns(WrongEventWarning, match=r"every row of classes \[2\] weight 0") as caught:
         WrongEventClassifier(max_epochs=10, lr=1e-2, random_state=0).fit(
             X.astype(np.float32), y, sample_weight=weights
         )

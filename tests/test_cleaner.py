@@ -33,6 +33,7 @@ def _check_name(check):
     SAMPLER_CHECKS,
     ids=lambda value: _check_name(value) if callable(value) else "cleaner",
 )
+@pytest.mark.filterwarnings("ignore::skwrongevent.WrongEventWarning")  # random rows: no verdict
 def test_imblearn_sampler_checks(estimator, check):
     check(estimator)
 

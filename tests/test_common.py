@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks, in settings fast enough for every test run."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skwrongevent import NetClassifier, WrongEventClassifier
@@ -26,5 +27,7 @@ EXPECTED_FAILURES = {
     ],
     expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
 )
+# The checks fit on a few random rows, where the verdict rightly warns that it cannot judge.
+@pytest.mark.filterwarnings("ignore::skwrongevent.WrongEventWarning")
 def test_sklearn_compatible(estimator, check):
     check(estimator)

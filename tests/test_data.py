@@ -10,7 +10,7 @@ from skorch.callbacks import Callback
 from skorch.helper import SliceDataset
 from torch.utils.data import BatchSampler, RandomSampler
 
-from skwrongevent import ImageViews, WrongEventClassifier, inject_label_noise
+from skwrongevent import ImageViews, WrongEventClassifier, WrongEventWarning, inject_label_noise
 from skwrongevent._data import ShuffledBatches
 
 FAST = dict(
@@ -119,7 +119,7 @@ def test_auto_views_pick_image_views_where_the_warmup_finds_wrong_labels():
     noisy = StopAtFirstEpoch(BrighterHalf, **settings).fit(X, y_noisy)
     assert isinstance(noisy.views_, ImageViews)
     assert not noisy.views_.flip  # a mirrored digit is no digit
-    with pytest.warns(UserWarning, match="no evidence of label noise"):
+    with pytest.warns(WrongEventWarning, match="no evidence of label noise"):
         clean = StopAtFirstEpoch(BrighterHalf, **settings).fit(X, y)  # every count is 0
     assert clean.robust_epochs_ == 3 and clean.views_ is None
     X, y = half_bright_images(8)
@@ -144,6 +144,7 @@ def test_dataset_tensor_and_array_inputs_give_the_same_fit(digit_images):
     assert not hasattr(from_dataset, "n_features_in_")
 
 
+@pytest.mark.filterwarnings("ignore::skwrongevent.WrongEventWarning")  # input paths, not verdicts
 def test_dataset_labels_from_targets_attribute_and_y_overrides(digit_images):
     X, y_noisy, _, _ = digit_images
     dataset = PairDataset(X[:100], np.zeros(100))  # labels in the items are all zero
@@ -242,6 +243,7 @@ def test_pin_memory_on_cuda_unless_the_user_says_otherwise():
     assert on_gpu.get_params_for("iterator_valid")["pin_memory"] is False
 
 
+@pytest.mark.filterwarnings("ignore::skwrongevent.WrongEventWarning")  # input paths, not verdicts
 def test_mixed_precision_runs_and_returns_float32(digit_images):
     X, y_noisy, _, _ = digit_images
     clf = cnn(mixed_precision=True, max_epochs=2).fit(X[:64], y_noisy[:64])
@@ -310,7 +312,7 @@ def test_text_and_categorical_columns_of_a_data_frame_are_named():
     clf = WrongEventClassifier(max_epochs=1)
     with pytest.raises(ValueError, match=r"not numbers: \{'colour': .*'kind': 'category'\}"):
         clf.fit(X, y)
-    with pytest.warns(UserWarning):  # one epoch: the verdict warns that it cannot judge
+    with pytest.warns(WrongEventWarning):  # one epoch: the verdict warns that it cannot judge
         clf.fit(X[["size", "count"]], y)
     with pytest.raises(ValueError, match="ColumnTransformer"):
         clf.predict(X.drop(columns="kind"))

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from skwrongevent import BetaMixture, WrongEventMixture
+from skwrongevent import BetaMixture, WrongEventMixture, WrongEventWarning
 
 EPS = 1e-6
 
@@ -87,7 +87,7 @@ def test_warm_start_continues_em():
 
 @pytest.mark.parametrize("counts", [np.zeros(20), np.full(5, 7.0), np.array([3.0])])
 def test_degenerate_counts_are_all_clean_with_a_warning(counts):
-    with pytest.warns(UserWarning, match="no evidence of label noise"):
+    with pytest.warns(WrongEventWarning, match="no evidence of label noise"):
         mixture = BetaMixture().fit(counts)
     proba = mixture.predict_proba(np.r_[counts, 0, 100])
     assert np.all(proba[:, 0] == 1) and np.all(proba[:, 1] == 0)

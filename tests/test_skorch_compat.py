@@ -21,6 +21,9 @@ from skorch.exceptions import NotInitializedError
 
 from skwrongevent import NetClassifier, WrongEventClassifier
 
+# skorch's workflows on fits of a few epochs, where the verdict rightly warns that it cannot
+# judge; test_classifier.py and test_verdict.py test the warnings themselves.
+pytestmark = pytest.mark.filterwarnings("ignore::skwrongevent.WrongEventWarning")
 FAST = dict(max_epochs=6, warmup_fraction=0.5, lr=1e-2, batch_size=32, random_state=0)
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from skwrongevent import WrongEventMixture, judge
+from skwrongevent import WrongEventMixture, WrongEventWarning, judge
 from skwrongevent._verdict import (
     beats_chance,
     better_network,
@@ -197,6 +197,6 @@ def test_the_first_network_is_better_only_by_more_than_chance_explains():
 
 
 def test_warnings_point_at_the_first_caller_outside_the_package():
-    with pytest.warns(UserWarning, match="a message") as record:
+    with pytest.warns(WrongEventWarning, match="a message") as record:
         warn("a message")
     assert record[0].filename == __file__
