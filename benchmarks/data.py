@@ -187,11 +187,11 @@ def noisy_labels(y, noise, X=None, seed=0, look_alike=None):
     if noise == "clean":
         return y, np.zeros(len(y), dtype=bool)
     kind, rate = noise.rsplit(" ", 1)
-    if kind == "look-alike":
-        kind = "pair"
+    pairs = look_alike if kind == "look-alike" else None
+    kind = "pair" if pairs else kind
     flat = None if X is None else X.reshape(len(X), -1)
     return inject_label_noise(
-        y, float(rate.rstrip("%")) / 100, kind=kind, X=flat, pairs=look_alike, random_state=seed
+        y, float(rate.rstrip("%")) / 100, kind=kind, X=flat, pairs=pairs, random_state=seed
     )
 
 

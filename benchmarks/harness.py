@@ -22,6 +22,7 @@ import numpy as np
 import sklearn
 import skorch
 import torch
+from data import noisy_labels
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
@@ -194,8 +195,6 @@ def auroc(is_wrong, suspicion):
 
 def run_fit(suite, case, noise, method_name, seed, threads=None):
     """Fit one method on one case; its record (an error is recorded, not raised)."""
-    from data import noisy_labels
-
     if threads:
         torch.set_num_threads(threads)
     record = dict(suite=suite, case=case.name, noise=noise, method=method_name, seed=seed)
@@ -234,15 +233,16 @@ def run_fit(suite, case, noise, method_name, seed, threads=None):
     return {**record, **environment(threads)}
 
 
-_WARM = []
+_warmed_up = False
 
 
 def _warm_up(case, X, y):
     """An untimed short fit per process, so that no timed fit pays for start-up costs."""
-    if not _WARM:
+    global _warmed_up
+    if not _warmed_up:
         rows = slice(None, None, max(1, len(y) // 256))
         case.net(0, WrongEventClassifier, max_epochs=2, classes=np.unique(y)).fit(X[rows], y[rows])
-        _WARM.append(True)
+        _warmed_up = True
 
 
 def environment(threads=None):

@@ -57,7 +57,7 @@ def blocks(folder=None):
     }
     headline = harness.read("headline", folder)
     generated["results:headline"] = "No records yet." if not headline else (
-        SUITES["headline"].report(headline, brief=True) + f"\n\nRecords: {provenance(headline)} "
+        SUITES["headline"].report(headline, brief=True) + f"\n\nRecords: {provenance(headline)}\n"
         f"Made by `{command('headline')}`; more in [benchmarks/README.md](benchmarks/README.md)."
     )  # fmt: skip
     return generated

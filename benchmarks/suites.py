@@ -324,7 +324,7 @@ def tables_cases(quick):
 def ranking_cases(quick):
     noises = ("symmetric 0.5%", "symmetric 1%", "symmetric 3%", "pair 1%", "pair 3%")
     cases = [sklearn_case("digits", noises=noises, seeds=5)]
-    return cases if quick else [*cases, letter_case(noises=noises, seeds=3)]
+    return cases if quick else [*cases, letter_case(noises=noises)]
 
 
 def noise_rate_cases(quick):

@@ -77,7 +77,7 @@ def check_training_data(estimator, X, y, reset=True):
             allow_nd=True,
             reset=reset,
         )
-        X = _as_sparse_matrix(X)
+        X = _readable_by_rows(X)
     y = column_or_1d(on_host(y), warn=True)
     if len(y) != n_rows(X):
         raise ValueError(f"X has {n_rows(X)} rows but y has {len(y)} labels.")
@@ -154,7 +154,7 @@ def check_prediction_data(estimator, X):
     X = validate_data(
         estimator, X, accept_sparse="csr", dtype=_KEPT_DTYPES, allow_nd=True, reset=False
     )
-    return model_input(estimator, _as_sparse_matrix(X))
+    return model_input(estimator, _readable_by_rows(X))
 
 
 def model_input(estimator, X):
@@ -178,10 +178,13 @@ def model_input(estimator, X):
     return X.astype(np.float32)
 
 
-def _as_sparse_matrix(X):
+def _readable_by_rows(X):
     # skorch's Dataset densifies one row at a time, which needs a sparse matrix (a row
-    # of a sparse array is 1-D).
-    return sparse.csr_matrix(X) if sparse.issparse(X) else X
+    # of a sparse array is 1-D). torch cannot wrap read-only memory (a data frame's values
+    # under copy-on-write), so such an array is copied once here rather than per batch.
+    if sparse.issparse(X):
+        return sparse.csr_matrix(X)
+    return X.copy() if isinstance(X, np.ndarray) and not X.flags.writeable else X
 
 
 def _forget_feature_info(estimator):

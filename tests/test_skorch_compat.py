@@ -42,6 +42,17 @@ class Logits(torch.nn.Module):
         return self.linear(X)
 
 
+def recording(seen):
+    """A ``Logits`` module class whose forward appends the keyword arguments it gets to ``seen``."""
+
+    class Recording(Logits):
+        def forward(self, X, **kwargs):
+            seen.append(kwargs)
+            return super().forward(X)
+
+    return Recording
+
+
 @pytest.fixture(params=[NetClassifier, WrongEventClassifier])
 def net_class(request):
     return request.param
@@ -274,11 +285,7 @@ def test_metadata_routing_rejects_unrequested_metadata(net_class, data):
 def test_metadata_routing_reaches_the_module_from_partial_fit(net_class, data):
     X, y = data
     seen = []
-
-    class Recording(Logits):
-        def forward(self, X, **kwargs):
-            seen.append(kwargs)
-            return super().forward(X)
+    Recording = recording(seen)
 
     with sklearn.config_context(enable_metadata_routing=True):
         net = make(net_class, module=Recording, max_epochs=1).set_partial_fit_request(foo=True)
@@ -453,11 +460,7 @@ def test_forward_params_reach_every_training_batch_and_the_final_pass(net_class,
     # and the final verdict), which gets the same keyword arguments as training did.
     X, y = data
     seen = []
-
-    class Recording(Logits):
-        def forward(self, X, **kwargs):
-            seen.append(kwargs)
-            return super().forward(X)
+    Recording = recording(seen)
 
     net = make(net_class, module=Recording, max_epochs=1, batch_size=50, train_split=None)
     net.fit(X, y, foo=1)
