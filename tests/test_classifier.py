@@ -1012,3 +1012,28 @@ def test_a_class_with_weight_zero_is_named_as_such():
             X.astype(np.float32), y, sample_weight=weights
         )
     assert not any("not learned" in str(w.message) for w in caught)
+
+
+class InterruptAfterTraining(Callback):
+    """Ctrl-C after the epochs, while the fit is being finished, once ``armed``."""
+
+    armed = False
+
+    def on_train_end(self, net, **kwargs):
+        if self.armed:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.filterwarnings("ignore::skwrongevent.WrongEventWarning")  # a refit on learned rows
+@pytest.mark.parametrize("estimator", [NetClassifier, WrongEventClassifier])
+def test_an_interrupt_outside_the_epochs_leaves_the_fitted_estimator_as_it_was(blobs, estimator):
+    X, y = blobs
+    params = FAST if estimator is WrongEventClassifier else dict(max_epochs=10, lr=1e-2)
+    stop = InterruptAfterTraining()
+    clf = estimator(random_state=0, warm_start=True, callbacks=[stop], **params).fit(X, y)
+    proba, history = clf.predict_proba(X), copy.deepcopy(list(clf.history))
+    stop.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert list(clf.history) == history
