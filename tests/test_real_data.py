@@ -15,7 +15,11 @@ from skwrongevent import ImageViews, WrongEventClassifier, inject_label_noise
 DATA = Path(
     os.environ.get("SKWRONGEVENT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )
-pytestmark = pytest.mark.slow
+# Quality on real data; the verdict's warnings are tested in test_classifier.py.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::skwrongevent.WrongEventWarning"),
+]
 
 
 def read_idx(path):
