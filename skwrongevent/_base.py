@@ -515,6 +515,7 @@ class NetClassifier(NeuralNetClassifier):
     def _train(self, X, y, sample_weight, fit_params, partial, classes=None):
         """``fit`` and ``partial_fit``: validate, encode, train; on failure leave self as it was."""
         self._check_params()
+        self.check_training_readiness()  # skorch's error for a net trimmed for prediction
         before = dict(self.__dict__)
         trained = self._trained_state() if self.initialized_ else None
         keep = partial and self.initialized_
@@ -844,6 +845,20 @@ class NetClassifier(NeuralNetClassifier):
         """
         self.check_is_fitted()
         return super().predict_proba(check_prediction_data(self, X))
+
+    def trim_for_prediction(self):
+        """skorch's ``trim_for_prediction``: drop what only training needs.
+
+        skorch removes the criterion, from which ``predict_nonlinearity="auto"``
+        reads the nonlinearity to apply, so the one it gives is kept first:
+        ``predict_proba`` stays a softmax. A trimmed net refuses ``fit``.
+        """
+        if self.predict_nonlinearity == "auto" and not getattr(
+            self, "_trimmed_for_prediction", False
+        ):
+            self.check_is_fitted()
+            self.predict_nonlinearity = self._get_predict_nonlinearity()
+        super().trim_for_prediction()
 
     def predict(self, X):
         """Predicted class labels.

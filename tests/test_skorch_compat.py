@@ -17,7 +17,7 @@ from skorch.callbacks import (
     LRScheduler,
 )
 from skorch.dataset import Dataset, ValidSplit
-from skorch.exceptions import NotInitializedError
+from skorch.exceptions import NotInitializedError, SkorchTrainingImpossibleError
 
 from skwrongevent import NetClassifier, WrongEventClassifier
 
@@ -259,6 +259,17 @@ def test_sampler_replaces_shuffling(net_class, data):
     sampler = torch.utils.data.RandomSampler(range(len(y)))
     net = make(net_class, iterator_train__sampler=sampler).fit(X, y)
     assert net.score(X, y) > 0.7
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_net_trimmed_for_prediction_refuses_training_and_still_predicts(net_class, data, method):
+    X, y = data
+    net = make(net_class).fit(X, y)
+    expected = net.predict_proba(X)
+    net.trim_for_prediction()
+    with pytest.raises(SkorchTrainingImpossibleError, match="trimmed for prediction"):
+        getattr(net, method)(X, y)
+    np.testing.assert_allclose(net.predict_proba(X), expected)
 
 
 def test_max_epochs_zero_initializes_and_sets_classes(net_class, data):
